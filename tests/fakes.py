@@ -11,7 +11,7 @@ from typing import Any
 
 from core.commands import Command, ReplyRoute
 from core.consent import params_hash
-from core.errors import Conflict, ConsentError, NotFound, RateLimited
+from core.errors import Conflict, ConsentError, NotFound
 from core.events import RunEvent, RunEventKind
 from core.ports import (
     AuditEntry,
@@ -134,16 +134,35 @@ class FakeJournal:
         self.runs: dict[str, RunRecord] = {}
         self.event_log: dict[str, list[RunEvent]] = {}
 
-    def create_run(self, *, owner_id: str, recipe: str, params: Mapping[str, Any], consent_id: str | None,
-                   reply_route: ReplyRoute, locale: str = "en-US") -> RunRecord:
+    def create_run(
+        self,
+        *,
+        owner_id: str,
+        recipe: str,
+        params: Mapping[str, Any],
+        consent_id: str | None,
+        reply_route: ReplyRoute,
+        locale: str = "en-US",
+    ) -> RunRecord:
         rid = self.ids.new_id("run")
         now = self.clock.now()
-        run = RunRecord(id=rid, owner_id=owner_id, recipe=recipe, params=dict(params), params_hash="",
-                        consent_id=consent_id, reply_route=reply_route, locale=locale, status=RunStatus.QUEUED,
-                        created_at=now, updated_at=now)
+        run = RunRecord(
+            id=rid,
+            owner_id=owner_id,
+            recipe=recipe,
+            params=dict(params),
+            params_hash="",
+            consent_id=consent_id,
+            reply_route=reply_route,
+            locale=locale,
+            status=RunStatus.QUEUED,
+            created_at=now,
+            updated_at=now,
+        )
         self.runs[rid] = run
-        self.event_log[rid] = [RunEvent(run_id=rid, owner_id=owner_id, seq=0, kind=RunEventKind.QUEUED,
-                                        message="Queued", at=now)]
+        self.event_log[rid] = [
+            RunEvent(run_id=rid, owner_id=owner_id, seq=0, kind=RunEventKind.QUEUED, message="Queued", at=now)
+        ]
         return run
 
     def get_run(self, run_id: str) -> RunRecord | None:

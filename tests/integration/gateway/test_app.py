@@ -96,5 +96,9 @@ def test_logs_are_json_with_request_id_and_redacted(client: FlaskClient) -> None
 
 def test_production_refuses_cert_mirror() -> None:
     with pytest.raises(ValueError, match="tests only"):
-        Settings(env="production", public_url="https://x.example", secret_key="k" * 40,
-                 alexa_cert_mirror="http://127.0.0.1:9")
+        Settings(
+            env="production",
+            public_url="https://x.example",
+            secret_key="k" * 40,
+            alexa_cert_mirror="http://127.0.0.1:9",
+        )

@@ -57,9 +57,15 @@ def world() -> dict[str, Any]:
                 ),
                 "schedule_workflow": RecipeInfo(
                     name="workflow",
-                    declaration=ConsentDeclaration(action="Send a weekly sales report", service="omniops",
-                                                   permissions=("read orders",), data_access=("orders",),
-                                                   duration="until revoked", tier="confirm", standing=True),
+                    declaration=ConsentDeclaration(
+                        action="Send a weekly sales report",
+                        service="omniops",
+                        permissions=("read orders",),
+                        data_access=("orders",),
+                        duration="until revoked",
+                        tier="confirm",
+                        standing=True,
+                    ),
                 ),
             }
         ),
@@ -71,9 +77,16 @@ def world() -> dict[str, Any]:
     return {"svc": svc, "bus": MessageBus(services=svc), "clock": clock}
 
 
-def cmd(intent: str, params: dict[str, Any] | None = None, *, channel: Channel = Channel.WIDGET,
-        auth: AuthLevel = AuthLevel.SESSION, owner: str | None = OWNER.id, text: str | None = None,
-        **kw: Any) -> Command:
+def cmd(
+    intent: str,
+    params: dict[str, Any] | None = None,
+    *,
+    channel: Channel = Channel.WIDGET,
+    auth: AuthLevel = AuthLevel.SESSION,
+    owner: str | None = OWNER.id,
+    text: str | None = None,
+    **kw: Any,
+) -> Command:
     return Command(
         channel=channel,
         principal=Principal(owner_id=owner, auth=auth),
@@ -116,8 +129,14 @@ def test_widget_session_card_then_decision_queues_exactly_one_run(world: dict[st
     reply = bus.handle(cmd("setup_integration", {"service": "woocommerce", "store_url": "shop.example.com"}))
     assert reply.response_type is ResponseType.CONSENT_REQUIRED
     assert reply.consent.permissions == DECL.permissions and reply.consent.duration == "until revoked"
-    decision = DecideConsent(consent_id=reply.consent.consent_id, owner_id=OWNER.id, approve=True, via="card",
-                             channel=Channel.WIDGET, auth=AuthLevel.SESSION)
+    decision = DecideConsent(
+        consent_id=reply.consent.consent_id,
+        owner_id=OWNER.id,
+        approve=True,
+        via="card",
+        channel=Channel.WIDGET,
+        auth=AuthLevel.SESSION,
+    )
     started = bus.handle_internal(decision)
     assert started.response_type is ResponseType.ACTION_STARTED
     assert svc.queue.enqueued == [started.run_id]
@@ -131,14 +150,23 @@ def test_voice_yes_never_grants_verified_but_texts_a_link(world: dict[str, Any])
     params = {"service": "woocommerce", "store_url": "shop.example.com"}
     ask = bus.handle(cmd("setup_integration", params, channel=Channel.ALEXA, auth=AuthLevel.LINKED))
     assert ask.confirm_intent and ask.response_type is ResponseType.QUESTION
-    answer = bus.handle(cmd("setup_integration", params, channel=Channel.ALEXA, auth=AuthLevel.LINKED,
-                            confirmation="confirmed"))
+    answer = bus.handle(
+        cmd("setup_integration", params, channel=Channel.ALEXA, auth=AuthLevel.LINKED, confirmation="confirmed")
+    )
     assert answer.response_type is ResponseType.CONSENT_REQUIRED
     assert "sent a link to your phone" in answer.text
     assert len(svc.notifier.links) == 1 and svc.queue.enqueued == []
     with pytest.raises(Exception, match="link or your logged-in"):
-        bus.handle_internal(DecideConsent(consent_id=answer.consent.consent_id, owner_id=OWNER.id, approve=True,
-                                          via="voice", channel=Channel.ALEXA, auth=AuthLevel.LINKED))
+        bus.handle_internal(
+            DecideConsent(
+                consent_id=answer.consent.consent_id,
+                owner_id=OWNER.id,
+                approve=True,
+                via="voice",
+                channel=Channel.ALEXA,
+                auth=AuthLevel.LINKED,
+            )
+        )
     assert svc.queue.enqueued == []
 
 
@@ -191,8 +219,9 @@ def test_reports_status_and_cancel(world: dict[str, Any]) -> None:
     none = bus.handle(cmd("store_report", {"report": "low_stock"}))
     assert "don't have your store data" in none.text
     assert "don't have any jobs" in bus.handle(cmd("job_status")).text
-    run = svc.journal.create_run(owner_id=OWNER.id, recipe="r", params={}, consent_id=None,
-                                 reply_route=ReplyRoute(channel=Channel.WIDGET))
+    run = svc.journal.create_run(
+        owner_id=OWNER.id, recipe="r", params={}, consent_id=None, reply_route=ReplyRoute(channel=Channel.WIDGET)
+    )
     assert bus.handle(cmd("job_status")).run_id == run.id
     cancel = bus.handle(cmd("cancel_job"))
     assert cancel.run_id == run.id and svc.journal.runs[run.id].cancel_requested
@@ -200,8 +229,9 @@ def test_reports_status_and_cancel(world: dict[str, Any]) -> None:
 
 def test_other_owners_run_is_invisible(world: dict[str, Any]) -> None:
     bus, svc = world["bus"], world["svc"]
-    run = svc.journal.create_run(owner_id="someone_else", recipe="r", params={}, consent_id=None,
-                                 reply_route=ReplyRoute(channel=Channel.WIDGET))
+    run = svc.journal.create_run(
+        owner_id="someone_else", recipe="r", params={}, consent_id=None, reply_route=ReplyRoute(channel=Channel.WIDGET)
+    )
     reply = bus.handle(cmd("job_status", {"run_id": run.id}))
     assert reply.run_id is None
     assert bus.handle(cmd("cancel_job", {"run_id": run.id})).run_id is None
