@@ -101,3 +101,11 @@ def check_entitlement(
             required_addon=addon,
         )
     return ALLOWED
+
+
+def refusal(owner: Owner, intent: str, params: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Adapter for ``core.handlers.Services.entitlement``: None when allowed, else (reply text, guide URL)."""
+    decision = check_entitlement(owner, intent, params)
+    if decision.allowed:
+        return None
+    return decision.reply_text or "", decision.guide_url or guide_url(intent, params)

@@ -53,29 +53,39 @@ def login() -> View:
 @bp.route("/login/sms", methods=["GET", "POST"])
 def login_sms() -> View:
     nxt = safe_next(request.values.get("next"), url_for("identity.account"))
-    ttl = owners().policy.code_ttl_minutes
     if request.method == "GET":
-        return render_template("identity/login_sms.html", step="phone", next=nxt, ttl=ttl)
+        return _sms_page("phone", nxt)
     require_csrf()
-    logins = owners().logins
+    if request.form.get("step") == "code":
+        return _sms_check(nxt)
     try:
-        if request.form.get("step") == "code":
-            challenge = session.pop(_SMS_KEY, None)
-            if not isinstance(challenge, str):
-                raise AuthenticationRequired("Ask for a new code first.")
-            person = logins.finish_sms_login(
-                challenge, request.form.get("code", ""), ip=client_ip(), user_agent=user_agent()
-            )
-            sign_in(person, method="sms")
-            return redirect(nxt)
-        session[_SMS_KEY] = logins.start_sms_login(
+        challenge = owners().logins.start_sms_login(
             request.form.get("phone", ""), ip=client_ip(), user_agent=user_agent()
         )
-        return render_template("identity/login_sms.html", step="code", next=nxt, ttl=ttl)
-    except (AuthenticationRequired, RateLimited, InputError) as err:
-        return render_template(
-            "identity/login_sms.html", step="phone", next=nxt, ttl=ttl, error=err.message
-        ), err.status
+    except (RateLimited, InputError) as err:
+        return _sms_page("phone", nxt, error=err.message, status=err.status)
+    session[_SMS_KEY] = challenge
+    return _sms_page("code", nxt)
+
+
+def _sms_check(nxt: str) -> View:
+    """Second step: the code. A wrong code may be retried until the store burns the challenge."""
+    challenge = session.get(_SMS_KEY)
+    if not isinstance(challenge, str):
+        return _sms_page("phone", nxt, error="Ask for a new code first.", status=401)
+    try:
+        person = owners().logins.finish_sms_login(
+            challenge, request.form.get("code", ""), ip=client_ip(), user_agent=user_agent()
+        )
+    except (AuthenticationRequired, RateLimited) as err:
+        return _sms_page("code", nxt, error=err.message, status=err.status)
+    sign_in(person, method="sms")  # a fresh session: the challenge goes with the old one
+    return redirect(nxt)
+
+
+def _sms_page(step: str, nxt: str, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
+    ttl = owners().policy.code_ttl_minutes
+    return render_template("identity/login_sms.html", step=step, next=nxt, ttl=ttl, error=error), status
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
-from types import SimpleNamespace
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from identity_support import ListAudit, MutableClock, SmsOutbox, make_store
 from sqlalchemy.engine import Engine
 
+from gateway.app import create_app
+from gateway.bootstrap import build_container
 from gateway.identity.blueprint import bp
 from gateway.identity.records import IdentityPolicy
 from gateway.identity.store import SqlOwners
+from gateway.settings import Settings
 from gateway.web import configure_sessions, init_web
+from tests.integration.identity.identity_support import ListAudit, MutableClock, SmsOutbox, make_store
 
 
 @pytest.fixture
@@ -53,15 +55,17 @@ def lite_store(
 
 
 @pytest.fixture
-def app(lite_store: SqlOwners) -> Flask:
-    app = Flask(__name__)
-    app.secret_key = secrets.token_bytes(32)
-    app.config["TESTING"] = True
-    configure_sessions(app, public_url="http://localhost")
+def app(lite_store: SqlOwners, tmp_path: Path) -> Iterator[Flask]:
+    """The real app factory, with the identity store and blueprint wired the way bootstrap will wire them."""
+    container = build_container(Settings(var_dir=tmp_path / "var", env="test"))
+    container.owners = lite_store  # type: ignore[attr-defined]  # until bootstrap builds SqlOwners itself
+    app = create_app(container=container)
+    configure_sessions(app, public_url=container.settings.public_url)
     init_web(app)
-    app.extensions["omniops"] = SimpleNamespace(owners=lite_store)
     app.register_blueprint(bp)
-    return app
+    app.config["TESTING"] = True
+    yield app
+    container.close()
 
 
 @pytest.fixture

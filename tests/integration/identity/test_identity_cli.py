@@ -7,13 +7,13 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from identity_support import ListAudit, SmsOutbox
 
 from core.commands import AuthLevel
 from core.errors import AuthenticationRequired
 from core.ports import Plan
 from gateway.identity.cli import register_cli, seed_demo_owner
 from gateway.identity.store import SqlOwners
+from tests.integration.identity.identity_support import ListAudit, SmsOutbox
 
 
 @pytest.fixture

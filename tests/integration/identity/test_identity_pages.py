@@ -7,11 +7,19 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from identity_support import PASSWORD, ListAudit, MutableClock, SmsOutbox, account_csrf, csrf_from, login
 
 from core.errors import AuthenticationRequired
 from gateway.identity.records import IdentityPolicy
 from gateway.identity.store import SqlOwners
+from tests.integration.identity.identity_support import (
+    PASSWORD,
+    ListAudit,
+    MutableClock,
+    SmsOutbox,
+    account_csrf,
+    csrf_from,
+    login,
+)
 
 
 @pytest.fixture
@@ -78,6 +86,8 @@ def test_sms_code_login(client: FlaskClient, acme, sms: SmsOutbox, audit: ListAu
     resp = client.post("/login/sms", data={"step": "phone", "phone": "+1 555 123 0001", "csrf_token": token})
     assert resp.status_code == 200 and 'name="code"' in resp.get_data(as_text=True)
     code = sms.last_code("+15551230001")
+    wrong = "000000" if code != "000000" else "111111"
+    assert client.post("/login/sms", data={"step": "code", "code": wrong, "csrf_token": token}).status_code == 401
     resp = client.post("/login/sms", data={"step": "code", "code": code, "csrf_token": token})
     assert resp.status_code == 302 and resp.headers["Location"] == "/account"
     assert client.get("/account").status_code == 200
@@ -90,12 +100,22 @@ def test_sms_code_login_bad_code(client: FlaskClient, acme, sms: SmsOutbox) -> N
     client.post("/login/sms", data={"step": "phone", "phone": "+15551230001", "csrf_token": token})
     code = sms.last_code("+15551230001")
     wrong = "000000" if code != "000000" else "111111"
+    for _ in range(4):
+        resp = client.post("/login/sms", data={"step": "code", "code": wrong, "csrf_token": token})
+        assert resp.status_code == 401 and 'name="code"' in resp.get_data(as_text=True)
+    assert client.get("/account").status_code == 302
     resp = client.post("/login/sms", data={"step": "code", "code": wrong, "csrf_token": token})
     assert resp.status_code == 401
-    # the challenge is gone from the session after one try: the right code now needs a new request
+    # five wrong guesses burn the code: even the right one no longer signs in
     resp = client.post("/login/sms", data={"step": "code", "code": code, "csrf_token": token})
     assert resp.status_code == 401
     assert client.get("/account").status_code == 302
+
+
+def test_sms_code_without_a_challenge(client: FlaskClient, acme) -> None:
+    token = csrf_from(client.get("/login/sms").get_data(as_text=True))
+    resp = client.post("/login/sms", data={"step": "code", "code": "123456", "csrf_token": token})
+    assert resp.status_code == 401 and "Ask for a new code" in resp.get_data(as_text=True)
 
 
 def test_sms_login_unknown_number_looks_the_same(client: FlaskClient, acme, sms: SmsOutbox) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from identity_support import PASSWORD, ListAudit, MutableClock, SmsOutbox
 
 from core.commands import AuthLevel
 from core.errors import AuthenticationRequired, Conflict, Forbidden, InputError, NotFound, RateLimited
@@ -12,6 +11,7 @@ from core.ports import Addon, Owners, Plan
 from gateway.identity import schema
 from gateway.identity.records import IdentityPolicy, Role
 from gateway.identity.store import SqlOwners
+from tests.integration.identity.identity_support import PASSWORD, ListAudit, MutableClock, SmsOutbox
 
 
 def owner_with_person(store: SqlOwners, name: str = "Acme", email: str = "ann@acme.test", plan: str = "ai_assisted"):

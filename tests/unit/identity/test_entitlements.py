@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core import intents
-from core.entitlements import check_entitlement, guide_url
+from core.entitlements import check_entitlement, guide_url, refusal
 from core.ports import Addon, Owner, Plan
 
 # Written out by hand from the roadmap, independently of the code: who may run what.
@@ -86,3 +86,12 @@ def test_guide_urls() -> None:
 def test_unknown_intent_is_a_key_error() -> None:
     with pytest.raises(KeyError):
         check_entitlement(OWNERS["ai"], "make_coffee", {})
+
+
+def test_refusal_adapter_for_the_handlers() -> None:
+    from core.handlers import EntitlementCheck
+
+    check: EntitlementCheck = refusal
+    assert check(OWNERS["ai"], "setup_integration", {"service": "stripe"}) is None
+    text, guide = check(OWNERS["manual"], "setup_integration", {"service": "stripe"}) or ("", "")
+    assert guide == "https://omniops.dev/guides/setup_integration/stripe" and guide in text
