@@ -3,7 +3,7 @@
 Wiring (in ``gateway/cli.py``)::
 
     from gateway.identity.cli import register_cli
-    register_cli(subparsers, build_services)   # build_services(args) -> object with attribute ``owners``
+    register_cli(subparsers, build_services)   # build_services(args) -> object with ``owners`` (``close()`` optional)
     ...
     args = parser.parse_args(argv); return args.func(args)
 
@@ -104,11 +104,16 @@ def register_cli(subparsers: Any, build_services: BuildServices) -> None:
 def _run(
     fn: Callable[[SqlOwners, argparse.Namespace, TextIO], int], build_services: BuildServices, args: argparse.Namespace
 ) -> int:
+    services = build_services(args)
     try:
-        return fn(build_services(args).owners, args, sys.stdout)
+        return fn(services.owners, args, sys.stdout)
     except OmniOpsError as err:
         print(f"error: {err.message}", file=sys.stderr)
         return 1
+    finally:
+        close = getattr(services, "close", None)
+        if callable(close):
+            close()
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
