@@ -147,15 +147,13 @@ class Logins:
                 reason="unknown_account",
             )
             return
-        failures = row.failed_logins + 1
-        locked = failures >= p.lockout_failures
-        until = d.now() + timedelta(minutes=p.lockout_minutes) if locked else None
-        with d.engine.begin() as conn:
-            conn.execute(
-                t.update()
-                .where(t.c.id == row.id)
-                .values(failed_logins=0 if locked else failures, **({"locked_until": until} if locked else {}))
-            )
+        with d.engine.begin() as conn:  # atomic increment: parallel guesses each count
+            conn.execute(t.update().where(t.c.id == row.id).values(failed_logins=t.c.failed_logins + 1))
+            failures = conn.execute(sa.select(t.c.failed_logins).where(t.c.id == row.id)).scalar_one()
+            locked = failures >= p.lockout_failures
+            if locked:
+                until = d.now() + timedelta(minutes=p.lockout_minutes)
+                conn.execute(t.update().where(t.c.id == row.id).values(failed_logins=0, locked_until=until))
         d.record(
             "login_failed",
             owner_id=row.owner_id,
@@ -251,12 +249,14 @@ class Logins:
             )
             right = usable and row is not None and codes_match(row.code_hash, challenge, code)
             if row is not None and not right:
-                conn.execute(t.update().where(t.c.id == challenge).values(attempts=row.attempts + 1))
+                conn.execute(t.update().where(t.c.id == challenge).values(attempts=t.c.attempts + 1))
             claimed = False
             if right:
                 claimed = (
                     conn.execute(
-                        t.update().where(t.c.id == challenge, t.c.consumed_at.is_(None)).values(consumed_at=now)
+                        t.update()
+                        .where(t.c.id == challenge, t.c.consumed_at.is_(None), t.c.attempts < p.code_max_attempts)
+                        .values(consumed_at=now)
                     ).rowcount
                     == 1
                 )

@@ -162,13 +162,12 @@ class PhoneBook:
             if row.code_hash is None or expired:
                 raise InputError("That code has expired; ask for a new one.")
             if not codes_match(row.code_hash, phone_id, code):
-                attempts = row.code_attempts + 1
+                # atomic increment: concurrent guesses cannot share one attempt
+                conn.execute(t.update().where(t.c.id == phone_id).values(code_attempts=t.c.code_attempts + 1))
+                attempts = conn.execute(sa.select(t.c.code_attempts).where(t.c.id == phone_id)).scalar_one()
                 burnt = attempts >= self._d.policy.code_max_attempts
-                conn.execute(
-                    t.update()
-                    .where(t.c.id == phone_id)
-                    .values(code_attempts=attempts, **({"code_hash": None, "code_expires_at": None} if burnt else {}))
-                )
+                if burnt:
+                    conn.execute(t.update().where(t.c.id == phone_id).values(code_hash=None, code_expires_at=None))
                 wrong = True
             else:
                 wrong = False

@@ -294,3 +294,26 @@ def test_sessions_end_on_logout_and_password_change(store: SqlOwners, clock: Mut
     third = store.logins.create_session(person.id, method="password")
     clock.advance(hours=13)
     assert store.logins.session_person(third) is None
+
+
+def test_parallel_wrong_codes_each_count(store: SqlOwners, sms: SmsOutbox) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    owner, _ = owner_with_person(store)
+    phone = store.add_phone(owner.id, "+15551230004")
+    store.start_phone_verification(owner.id, phone.id)
+    code = sms.last_code("+15551230004")
+    wrong = "123456" if code != "123456" else "654321"
+
+    def guess(_: int) -> str:
+        try:
+            store.verify_phone(owner.id, phone.id, wrong)
+        except (InputError, RateLimited) as err:
+            return type(err).__name__
+        return "verified"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(guess, range(8)))
+    assert "verified" not in outcomes and "RateLimited" in outcomes
+    with pytest.raises(InputError):  # burnt by the parallel guesses
+        store.verify_phone(owner.id, phone.id, code)
