@@ -17,6 +17,7 @@ from core.errors import AuthenticationRequired, Conflict, Forbidden, InputError,
 from gateway.identity.auth import current_person, login_required, owners, sign_in, sign_out
 from gateway.identity.plans import ADDONS, PLANS
 from gateway.identity.records import IssuedToken, Person, Role, Scope
+from gateway.openapi import describe
 from gateway.web import client_ip, page_headers, require_csrf, safe_next, user_agent
 
 bp = Blueprint("identity", __name__, template_folder="../templates")
@@ -34,6 +35,19 @@ def _error(err: OmniOpsError) -> tuple[str, int]:
 
 # ----------------------------------------------------------------------------------------------- sign in/out
 @bp.route("/login", methods=["GET", "POST"])
+@describe(
+    "Sign in with e-mail and password (HTML form)",
+    tags=("identity",),
+    request_type="application/x-www-form-urlencoded",
+    response_type="text/html",
+    responses={
+        200: "The form",
+        302: "Signed in",
+        401: "Wrong password",
+        403: "CSRF",
+        429: "Locked",
+    },
+)
 def login() -> View:
     nxt = safe_next(request.values.get("next"), url_for("identity.account"))
     if request.method == "GET":
@@ -51,6 +65,13 @@ def login() -> View:
 
 
 @bp.route("/login/sms", methods=["GET", "POST"])
+@describe(
+    "Sign in with a code texted to a verified phone (HTML form)",
+    tags=("identity",),
+    request_type="application/x-www-form-urlencoded",
+    response_type="text/html",
+    responses={200: "The form", 302: "Signed in", 401: "Wrong or expired code", 403: "CSRF", 429: "Rate limited"},
+)
 def login_sms() -> View:
     nxt = safe_next(request.values.get("next"), url_for("identity.account"))
     if request.method == "GET":
@@ -89,6 +110,13 @@ def _sms_page(step: str, nxt: str, *, error: str | None = None, status: int = 20
 
 
 @bp.route("/logout", methods=["GET", "POST"])
+@describe(
+    "Sign out (POST ends the server-side session)",
+    tags=("identity",),
+    request_type="application/x-www-form-urlencoded",
+    response_type="text/html",
+    responses={200: "The form", 302: "Signed out", 403: "CSRF"},
+)
 def logout() -> View:
     if request.method == "GET":
         return render_template("identity/logout.html")
@@ -100,12 +128,31 @@ def logout() -> View:
 
 # ----------------------------------------------------------------------------------------------- account
 @bp.get("/account")
+@describe(
+    "The owner account: plan, people, phones, API tokens",
+    tags=("identity",),
+    request_type="application/x-www-form-urlencoded",
+    response_type="text/html",
+    responses={200: "The page", 302: "Not signed in"},
+)
 @login_required
 def account() -> View:
     return _account_page(_me())
 
 
 @bp.post("/account/phones")
+@describe(
+    "Add a phone and text it a verification code",
+    tags=("identity",),
+    request_type="application/x-www-form-urlencoded",
+    response_type="text/html",
+    responses={
+        302: "Code sent",
+        403: "CSRF or not an owner",
+        409: "Claimed elsewhere",
+        429: "Rate limited",
+    },
+)
 @login_required
 def add_phone() -> View:
     me = _manager()
@@ -113,6 +160,19 @@ def add_phone() -> View:
 
 
 @bp.post("/account/phones/<phone_id>/verify")
+@describe(
+    "Verify a phone with its code",
+    tags=("identity",),
+    request_type="application/x-www-form-urlencoded",
+    response_type="text/html",
+    responses={
+        302: "Verified",
+        400: "Wrong or expired code",
+        403: "CSRF or not an owner",
+        404: "No such phone",
+        409: "Claimed elsewhere",
+    },
+)
 @login_required
 def verify_phone(phone_id: str) -> View:
     me = _manager()
@@ -125,6 +185,13 @@ def verify_phone(phone_id: str) -> View:
 
 
 @bp.post("/account/phones/<phone_id>/resend")
+@describe(
+    "Text a new verification code",
+    tags=("identity",),
+    request_type="application/x-www-form-urlencoded",
+    response_type="text/html",
+    responses={302: "Code sent", 403: "CSRF or not an owner", 404: "No such phone", 429: "Rate limited"},
+)
 @login_required
 def resend_code(phone_id: str) -> View:
     me = _manager()
@@ -136,6 +203,13 @@ def resend_code(phone_id: str) -> View:
 
 
 @bp.post("/account/phones/<phone_id>/remove")
+@describe(
+    "Remove a phone",
+    tags=("identity",),
+    request_type="application/x-www-form-urlencoded",
+    response_type="text/html",
+    responses={302: "Removed", 403: "CSRF or not an owner", 404: "No such phone"},
+)
 @login_required
 def remove_phone(phone_id: str) -> View:
     me = _manager()
@@ -143,6 +217,13 @@ def remove_phone(phone_id: str) -> View:
 
 
 @bp.post("/account/tokens")
+@describe(
+    "Create an owner API token (shown once)",
+    tags=("identity",),
+    request_type="application/x-www-form-urlencoded",
+    response_type="text/html",
+    responses={201: "The page with the new token", 400: "Bad name or scopes", 403: "CSRF or not an owner"},
+)
 @login_required
 def create_token() -> View:
     me = _manager()
@@ -160,6 +241,13 @@ def create_token() -> View:
 
 
 @bp.post("/account/tokens/<token_id>/revoke")
+@describe(
+    "Revoke an owner API token",
+    tags=("identity",),
+    request_type="application/x-www-form-urlencoded",
+    response_type="text/html",
+    responses={302: "Revoked", 403: "CSRF or not an owner", 404: "No such token"},
+)
 @login_required
 def revoke_token(token_id: str) -> View:
     me = _manager()

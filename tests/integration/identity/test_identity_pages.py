@@ -299,3 +299,10 @@ def test_login_rate_limited_per_ip_on_the_page(client: FlaskClient, acme) -> Non
     assert login(client, "x@acme.test", "wrong password") == 401
     assert login(client, "y@acme.test", "wrong password") == 401
     assert login(client, "ann@acme.test", PASSWORD) == 429
+
+
+def test_identity_routes_are_in_the_openapi_document(client: FlaskClient) -> None:
+    paths = client.get("/openapi.json").json["paths"]
+    for path in ("/login", "/login/sms", "/logout", "/account", "/account/tokens", "/account/tokens/{token_id}/revoke"):
+        assert path in paths
+    assert paths["/account/tokens"]["post"]["summary"] == "Create an owner API token (shown once)"
