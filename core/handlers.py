@@ -26,6 +26,7 @@ from core.commands import (
     ResponseType,
 )
 from core.consent import ConsentMethod, grants_verified, is_voice, method_for, required_tier
+from core.entitlements import refusal
 from core.errors import Conflict, ConsentError, NotFound, RateLimited
 from core.ports import (
     AuditEntry,
@@ -60,24 +61,6 @@ EntitlementCheck = Callable[[Owner, str, Mapping[str, Any]], "tuple[str, str] | 
 ParamExtractor = Callable[[str, str, str], Any]
 
 
-def default_entitlement(owner: Owner, intent: str, params: Mapping[str, Any]) -> tuple[str, str] | None:
-    """Plans from the roadmap: ``manual`` gets guides, not autonomous runs; workflows need the add-on."""
-    spec = intents.INTENTS[intent]
-    if not spec.autonomous or intent == "revoke_access":
-        return None
-    if owner.plan == "manual":
-        service = params.get("service") or params.get("platform") or "this"
-        guide = f"{MANUAL_GUIDE_URL}/{service}"
-        return (
-            "Autonomous setup is part of the AI-Assisted plan — here is the guide to do it yourself: " + guide,
-            guide,
-        )
-    if intent == "schedule_workflow" and "custom_workflow" not in owner.addons:
-        guide = f"{MANUAL_GUIDE_URL}/workflows"
-        return ("Scheduled workflows need the Custom Workflow add-on. You can add it in your account.", guide)
-    return None
-
-
 @dataclass(frozen=True, kw_only=True)
 class Services:
     """Everything the handlers need, injected by the composition root (fakes in unit tests)."""
@@ -97,7 +80,7 @@ class Services:
     extract_param: ParamExtractor
     public_url: str
     consent_ttl_seconds: int = 15 * 60
-    entitlement: EntitlementCheck = default_entitlement
+    entitlement: EntitlementCheck = refusal
 
 
 class DecideConsent(BaseModel):
