@@ -64,7 +64,15 @@ Period = Literal["today", "yesterday", "this_week", "last_week", "this_month", "
 
 #: Spoken/typed names for each enum value (lower case). The NLU and the voice slot types use these.
 SERVICE_SYNONYMS: Mapping[str, tuple[str, ...]] = {
-    Service.WOOCOMMERCE: ("woocommerce", "woo commerce", "woo", "wordpress store", "wordpress shop", "wc"),
+    Service.WOOCOMMERCE: (
+        "woocommerce",
+        "woo commerce",
+        "woo",
+        "wordpress store",
+        "wordpress shop",
+        "wordpress",
+        "wc",
+    ),
     Service.STRIPE: ("stripe", "stripe payments", "card payments", "payments"),
     Service.SHOPIFY: ("shopify", "shopify store", "shop ify"),
     Service.SENDGRID: ("sendgrid", "send grid", "transactional email", "email sending"),
@@ -90,6 +98,8 @@ REPORT_SYNONYMS: Mapping[str, tuple[str, ...]] = {
         "selling best",
         "sells best",
         "sold the most",
+        "biggest sellers",
+        "top selling",
     ),
     Report.SALES_SUMMARY: (
         "sales summary",
@@ -99,12 +109,18 @@ REPORT_SYNONYMS: Mapping[str, tuple[str, ...]] = {
         "how much i sold",
         "sales report",
         "takings",
+        "how much money",
+        "earnings",
+        "income",
+        "turnover",
     ),
     Report.LOW_STOCK: (
         "low stock",
         "running low",
         "running out",
         "low inventory",
+        "low on stock",
+        "low on inventory",
         "out of stock",
         "restock",
         "stock levels",
