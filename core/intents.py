@@ -301,6 +301,10 @@ _SPECS: tuple[IntentSpec, ...] = (
         tier=ConsentTier.VERIFIED,
         autonomous=True,
         summary="Set up the whole store: platform, payments, email, analytics and the widget.",
+        prompts={
+            "platform": "Which platform is your store on: WooCommerce or Shopify?",
+            "store_url": "What is your store's address?",
+        },
         utterances=(
             "set up my store",
             "set up everything",
@@ -382,6 +386,7 @@ _SPECS: tuple[IntentSpec, ...] = (
         params=RunRefParams,
         tier=ConsentTier.NONE,
         summary="Tell how a setup or other job is going.",
+        prompts={"run_id": "Which job? Its id starts with r_ (leave it and I'll use the latest)."},
         utterances=(
             "what's the status",
             "how is my setup going",
@@ -398,6 +403,7 @@ _SPECS: tuple[IntentSpec, ...] = (
         params=RunRefParams,
         tier=ConsentTier.NONE,
         summary="Stop a job that is running and undo what it did.",
+        prompts={"run_id": "Which job should I cancel? Its id starts with r_."},
         utterances=(
             "cancel the setup",
             "stop the job",

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from core.intents import INTENTS
 
 from .base import Parser, ParseResult
 from .rules import RuleParser
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMessageParam
 
 log = logging.getLogger("omniops.chat.nlu")
 
@@ -128,13 +131,14 @@ class OpenAIParser:
         return self._fallback.extract_param(intent, param, text)
 
     def _ask(self, text: str, locale: str) -> ParseResult:
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": f"{SYSTEM_PROMPT} The owner's locale is {locale}."},
+            {"role": "user", "content": text},
+        ]
         completion = self._client.chat.completions.create(
             model=self._model,
-            messages=[
-                {"role": "system", "content": f"{SYSTEM_PROMPT} The owner's locale is {locale}."},
-                {"role": "user", "content": text},
-            ],
-            tools=self._tools,  # type: ignore[arg-type]
+            messages=messages,
+            tools=cast("list[ChatCompletionFunctionToolParam]", self._tools),
             tool_choice="required",
             temperature=0,
         )

@@ -24,12 +24,14 @@ from .text import RUN_PLACEHOLDER, Prepared, prepare
 _CONFIRM = (
     "yes|yeah|yea|yep|yup|y|sure|sure thing|ok|okay|k|alright|all right|confirm|confirmed|approve|approved|"
     "go ahead|do it|go for it|please do|let us do it|let us go|sounds good|absolutely|definitely|correct|"
-    "that is right|that is correct|right|of course|affirmative|proceed|agreed|i agree|fine|yes please"
+    "that is right|that is correct|right|of course|affirmative|proceed|agreed|i agree|fine|yes please|do that|"
+    "make it so|let us go ahead|i approve|i confirm"
 )
 _DENY = (
     "no|nope|nah|n|not now|no thanks|do not|do not do it|do not do that|cancel|cancel that|cancel it|"
     "never mind|nevermind|not yet|maybe later|later|stop|stop it|no way|negative|decline|declined|reject|"
-    "not interested|forget it|i do not want to|i do not want that|please do not"
+    "not interested|forget it|i do not want to|i do not want that|please do not|not at the moment|not today|"
+    "leave it|no need|skip|skip it|hold off|do not bother|not for now"
 )
 _FILLER = "please|thanks|thank you|thank|you|it|that|just|then|now|oh|well|hmm|um|ok then"
 _POLAR: tuple[tuple[tuple[str, ...], str], ...] = tuple(
