@@ -46,7 +46,7 @@ _PART_OF_DAY |= {"afternoon": "15:00", "evening": "18:00", "night": "21:00", "to
 _PARTS_RE = "morning|afternoon|evening|night"
 _WD_RE = "|".join(WEEKDAYS)
 
-_REC_WEEKDAY = re.compile(rf" (?:every|each|on) (?:single )?(?:{_WD_RE})s? | (?:{_WD_RE})s ")
+_REC_WEEKDAY = re.compile(rf" (?:every|each) (?:single )?(?:{_WD_RE})s? | (?:{_WD_RE})s ")
 _REC_WEEK = re.compile(r" (?:weekly|(?:every|each|once a|per) (?:single )?week) ")
 _REC_DAY = re.compile(
     rf" (?:daily|nightly|(?:every|each|once a|per) (?:single )?(?:day|{_PARTS_RE})|(?:{_PARTS_RE})s) "
