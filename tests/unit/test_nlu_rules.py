@@ -8,6 +8,8 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chat import nlu
 from chat.nlu import Parser, ParseResult, RuleParser, build_parser, entities, extract_param, main_parse, parse, rules
@@ -200,3 +202,16 @@ def test_register_cli_adds_the_parse_command(capsys: pytest.CaptureFixture[str])
     assert args.locale == "en-GB"
     assert args.func(args) == 0
     assert json.loads(capsys.readouterr().out) == {"intent": "revoke_access", "params": {"service": "stripe"}}
+
+
+_WORDS = ["set", "up", "stripe", "every", "monday", "at", "5pm", "r_1a", "shop.example.com", "from", "to", "no"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.lists(st.sampled_from(_WORDS), max_size=10).map(" ".join)))
+def test_parse_never_raises_and_always_validates(text: str) -> None:
+    result = parse(text)
+    assert result.intent in INTENTS
+    assert INTENTS[result.intent].validate_params(result.params) == result.params
+    for param in INTENTS[result.intent].params.model_fields:
+        extract_param(result.intent, param, text)
