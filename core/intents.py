@@ -124,6 +124,8 @@ REPORT_SYNONYMS: Mapping[str, tuple[str, ...]] = {
         "out of stock",
         "restock",
         "stock levels",
+        "is low",
+        "are low",
     ),
 }
 TASK_SYNONYMS: Mapping[str, tuple[str, ...]] = {

@@ -51,6 +51,10 @@ _REC_WEEK = re.compile(r" (?:weekly|(?:every|each|once a|per) (?:single )?week) 
 _REC_DAY = re.compile(
     rf" (?:daily|nightly|(?:every|each|once a|per) (?:single )?(?:day|{_PARTS_RE})|(?:{_PARTS_RE})s) "
 )
+_REC_UNSUPPORTED = re.compile(
+    r" (?:every|each) (?:other|second|2nd|two|2|three|3|few) | (?:every|each) (?:weekday|workday|business day|fortnight"
+    r"|month|quarter|year)s? | (?:biweekly|fortnightly|monthly|yearly|annually|quarterly|hourly) "
+)
 _ANY_WEEKDAY = re.compile(rf" ({_WD_RE})s? ")
 _TIME_AMPM = re.compile(r" (?:at |@ )?(\d{1,2})(?::(\d\d))? ?(am|pm|a m|p m) ")
 _TIME_AT = re.compile(r" (?:at|@) (\d{1,2})(?::(\d\d))? ")
@@ -108,8 +112,9 @@ def tasks(tokens: Sequence[str]) -> list[str]:
 
 
 def reports(tokens: Sequence[str]) -> list[str]:
-    """Reports mentioned, in order of mention."""
-    return _unique(v for _, _, v in find_phrases(tokens, "report"))
+    """Reports mentioned, in order of mention (numbers are skipped: "top 10 products" is "top products")."""
+    words = [t for t in tokens if not t.isdigit()]
+    return _unique(v for _, _, v in find_phrases(words, "report"))
 
 
 def migration(tokens: Sequence[str]) -> dict[str, str]:
@@ -188,6 +193,15 @@ def clock_time(text: str) -> str | None:
     return None
 
 
+def unsupported_recurrence(text: str) -> bool:
+    """A recurrence the schedule grammar cannot express ("every other monday", "every weekday", "monthly").
+
+    The intent is still a schedule, but the schedule itself is left out so the assistant asks for one
+    instead of silently running on the wrong days.
+    """
+    return _REC_UNSUPPORTED.search(text) is not None
+
+
 def schedule(text: str, *, answering: bool = False) -> str | None:
     """The normalized schedule in prepared ``text``, or ``None`` when no recurrence is said.
 
@@ -198,6 +212,8 @@ def schedule(text: str, *, answering: bool = False) -> str | None:
     weekday = weekday_m.group(1) if weekday_m else None
     time = clock_time(text)
     part = next((p for p in _PART_OF_DAY if re.search(rf" {p}s? ", text)), None)
+    if _REC_UNSUPPORTED.search(text) and not answering:
+        return None
     if _REC_WEEKDAY.search(text) or (weekday and (_REC_WEEK.search(text) or _REC_DAY.search(text))):
         unit = weekday
     elif _REC_WEEK.search(text):

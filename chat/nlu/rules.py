@@ -25,7 +25,7 @@ _CONFIRM = (
     "yes|yeah|yea|yep|yup|y|sure|sure thing|ok|okay|k|alright|all right|confirm|confirmed|approve|approved|"
     "go ahead|do it|go for it|please do|let us do it|let us go|sounds good|absolutely|definitely|correct|"
     "that is right|that is correct|right|of course|affirmative|proceed|agreed|i agree|fine|yes please|do that|"
-    "make it so|let us go ahead|i approve|i confirm"
+    "make it so|let us go ahead|i approve|i confirm|go|why not|ok go"
 )
 _DENY = (
     "no|nope|nah|n|not now|no thanks|do not|do not do it|do not do that|cancel|cancel that|cancel it|"
@@ -62,7 +62,9 @@ SIG = {
     ),
     "revoke": _rx(
         r" (?:revoke|disconnect|unlink|deauthorize|deauthorise|uninstall|deactivate) | cut off | take away "
-        r"| stop accessing | kick (?:\w+ ){0,2}out | no longer (?:access|have access) "
+        r"| stop accessing | kick (?:\w+ ){0,2}out "
+        r"| not want (?:\w+ ){0,3}(?:touching|accessing|access|having|connected|linked) "
+        r"| no longer (?:access|have access) "
         r"| (?:remove|delete|erase|wipe) (?:\w+ ){0,3}(?:access|keys?|credentials|tokens?|permissions?) "
     ),
     "remove_verb": _rx(r" (?:remove|delete|turn off|switch off|disable|get rid of) "),
@@ -87,6 +89,7 @@ SIG = {
     "schedule_verb": _rx(r" (?:schedule|scheduled|recurring|automate|automatically|automatic|routine|workflow|cron) "),
     "report_word": _rx(r" (?:report|reports|stats|statistics) "),
     "performance": _rx(r" how (?:is|was|did|does|are|were) (?:the |my |our )?(?:store|shop|business|we) "),
+    "list_bare": _rx(r" (?:integrations|connections) "),
     "list_verb": _rx(r" (?:list|show|which|what|see|display|view|tell me) "),
     "list_obj": _rx(
         r" (?:integrations|connections|services|apps|accounts|connected|linked|hooked up|integrated|active) "
@@ -153,12 +156,21 @@ def _classify(p: Prepared, svcs: list[str]) -> tuple[str, float]:
                 or (_has(p, "move_verb") and (bool(ent.migration(p.tokens)) or _has(p, "store_obj")))
             ),
         ),
-        ("schedule_workflow", lambda: ent.schedule(p.text) is not None or _has(p, "schedule_verb")),
+        (
+            "schedule_workflow",
+            lambda: ent.schedule(p.text) is not None or ent.unsupported_recurrence(p.text) or _has(p, "schedule_verb"),
+        ),
         (
             "store_report",
             lambda: bool(ent.reports(p.tokens)) or _has(p, "report_word") or _has(p, "performance"),
         ),
-        ("list_integrations", lambda: _has(p, "list_verb") and _has(p, "list_obj")),
+        (
+            "list_integrations",
+            lambda: (
+                (_has(p, "list_verb") and _has(p, "list_obj"))
+                or (_has(p, "list_bare") and not svcs and not _has(p, "setup_verb"))
+            ),
+        ),
     )
     for intent, test in checks:
         if test():

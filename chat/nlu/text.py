@@ -134,6 +134,7 @@ KEYWORDS: frozenset[str] = (
     yes yeah okay sure confirm approve absolutely definitely correct affirmative proceed agreed
     nope thanks later never mind negative decline reject
     agree approved automatic confirmed declined info service stats tasks thank updates
+    year years weekday workday fortnight biweekly fortnightly monthly yearly annually quarterly hourly touching having
     """
     )
     | frozenset(w for w in WEEKDAYS)

@@ -139,6 +139,9 @@ def test_every_word_the_rules_react_to_survives_typo_repair() -> None:
         words |= set(re.findall(r"[a-z]{4,}", pattern.pattern))
     for phrase, _ in rules._POLAR:
         words |= {w for w in phrase if len(w) >= 4}
+    for value in vars(entities).values():
+        if isinstance(value, re.Pattern):
+            words |= set(re.findall(r"[a-z]{4,}", value.pattern))
     changed = {w: repair(w) for w in sorted(words) if repair(w) != w}
     assert changed == {}
 
