@@ -60,4 +60,4 @@ def build_parser(
         options["model"] = model
     if timeout is not None:
         options["timeout"] = timeout
-    return OpenAIParser(openai_api_key, openai_base_url, **options)
+    return OpenAIParser(openai_api_key, base_url=openai_base_url, **options)

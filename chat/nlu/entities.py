@@ -105,7 +105,7 @@ def platform_of(service_names: Sequence[str]) -> str | None:
 
 def tasks(tokens: Sequence[str]) -> list[str]:
     """Recurring tasks mentioned ("both" means every task), in registry order."""
-    if "both" in tokens or " ".join(tokens).find("all of them") >= 0:
+    if "both" in tokens or " all of them " in f" {' '.join(tokens)} ":
         return [t.value for t in Task]
     named = {v for _, _, v in find_phrases(tokens, "task")}
     return [t.value for t in Task if t.value in named]

@@ -97,8 +97,8 @@ class OpenAIParser:
     def __init__(
         self,
         api_key: str,
-        base_url: str | None = None,
         *,
+        base_url: str | None = None,
         model: str = DEFAULT_MODEL,
         timeout: float = DEFAULT_TIMEOUT,
         fallback: Parser | None = None,

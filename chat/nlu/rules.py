@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -209,7 +210,7 @@ def _raw_params(intent: str, p: Prepared, svcs: list[str]) -> dict[str, Any]:
         return {"service": svcs[0] if svcs else None, "store_url": url}
     if intent == "setup_store":
         platform = ent.platform_of(svcs)
-        if platform is None and url and url.split("/")[2].split(":")[0].endswith(".myshopify.com"):
+        if platform is None and url and (urlsplit(url).hostname or "").endswith(".myshopify.com"):
             platform = Platform.SHOPIFY.value
         return {"platform": platform, "store_url": url}
     if intent == "migrate_store":

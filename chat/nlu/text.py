@@ -46,7 +46,7 @@ _CONTRACTIONS: tuple[tuple[str, str], ...] = (
     (r"\bwon't\b", "will not"),
     (r"\bain't\b", "is not"),
     (r"n't\b", " not"),
-    (r"\b(what|it|that|how|where|who|there|here|he|she|what)'s\b", r"\1 is"),
+    (r"\b(what|it|that|how|where|who|there|here|he|she)'s\b", r"\1 is"),
     (r"\blet's\b", "let us"),
     (r"\bi'm\b", "i am"),
     (r"'re\b", " are"),

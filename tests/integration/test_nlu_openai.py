@@ -101,7 +101,7 @@ def make_parser(base_url: str, *, timeout: float = 5.0) -> OpenAIParser:
     """One parser per (server, timeout): building the HTTP client costs more than a test."""
     key = (base_url, timeout)
     if key not in _PARSERS:
-        _PARSERS[key] = OpenAIParser(API_KEY, base_url, model="test-model", timeout=timeout)
+        _PARSERS[key] = OpenAIParser(API_KEY, base_url=base_url, model="test-model", timeout=timeout)
     return _PARSERS[key]
 
 

@@ -121,6 +121,12 @@ def test_intent_and_param_accuracy(record_property: Callable[[str, object], None
         "|---|---|---|",
         *(f"| `{name}` | {per_intent[name]} | {per_intent_ok[name]} |" for name in sorted(per_intent)),
         "",
+        "How the set was built: the first 252 utterances and the 33 dialogues were written before the parser.",
+        "Two later rounds were measured as held-out before any change, then added to the set: round 2",
+        "(48 utterances) scored 85.4% intent / 100% params, round 3 (44 utterances) 81.8% intent / 100%",
+        "params. The registry's own sample utterances (never part of this set) scored 97.8% intent before",
+        "the first general fixes. Fixes were general rules or registry synonyms, not per-sentence cases.",
+        "",
         "Misses:" if misses or d_misses else "Misses: none.",
         *(f"- {m}" for m in misses + d_misses),
     ]
