@@ -91,6 +91,7 @@ SIG = {
     "report_word": _rx(r" (?:report|reports|stats|statistics) "),
     "performance": _rx(r" how (?:is|was|did|does|are|were) (?:the |my |our )?(?:store|shop|business|we) "),
     "list_bare": _rx(r" (?:integrations|connections) "),
+    "list_question": _rx(r"^ (?:is|are) (?:\w+ ){1,5}(?:connected|linked|hooked up|integrated|set up) "),
     "list_verb": _rx(r" (?:list|show|which|what|see|display|view|tell me) "),
     "list_obj": _rx(
         r" (?:integrations|connections|services|apps|accounts|connected|linked|hooked up|integrated|active) "
@@ -169,6 +170,7 @@ def _classify(p: Prepared, svcs: list[str]) -> tuple[str, float]:
             "list_integrations",
             lambda: (
                 (_has(p, "list_verb") and _has(p, "list_obj"))
+                or _has(p, "list_question")
                 or (_has(p, "list_bare") and not svcs and not _has(p, "setup_verb"))
             ),
         ),

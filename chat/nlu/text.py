@@ -87,6 +87,7 @@ LEMMAS: dict[str, str] = {
     "migrated": "migrate",
     "moving": "move",
     "switching": "switch",
+    "leaving": "leave",
     "transferring": "transfer",
     "revoked": "revoke",
     "disconnected": "disconnect",

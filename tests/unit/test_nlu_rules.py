@@ -218,3 +218,18 @@ def test_parse_never_raises_and_always_validates(text: str) -> None:
     assert INTENTS[result.intent].validate_params(result.params) == result.params
     for param in INTENTS[result.intent].params.model_fields:
         extract_param(result.intent, param, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("is stripe connected?", "list_integrations"),
+        ("are my analytics and pixel set up", "list_integrations"),
+        ("is the stripe setup finished?", "job_status"),
+        ("I am leaving shopify", "migrate_store"),
+        ("stop!", "deny"),
+        ("stop the setup!", "cancel_job"),
+    ],
+)
+def test_questions_about_state_are_not_requests_to_act(text: str, intent: str) -> None:
+    assert parse(text).intent == intent
