@@ -113,6 +113,10 @@ class OpenAIParser:
     def __repr__(self) -> str:
         return f"OpenAIParser(model={self._model!r}, base_url={str(self._client.base_url)!r})"
 
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
     def parse(self, text: str, *, locale: str = "en-US") -> ParseResult:
         """Ask the model for one tool call; on any failure return the rule parser's answer."""
         try:
