@@ -64,7 +64,15 @@ Period = Literal["today", "yesterday", "this_week", "last_week", "this_month", "
 
 #: Spoken/typed names for each enum value (lower case). The NLU and the voice slot types use these.
 SERVICE_SYNONYMS: Mapping[str, tuple[str, ...]] = {
-    Service.WOOCOMMERCE: ("woocommerce", "woo commerce", "woo", "wordpress store", "wordpress shop", "wc"),
+    Service.WOOCOMMERCE: (
+        "woocommerce",
+        "woo commerce",
+        "woo",
+        "wordpress store",
+        "wordpress shop",
+        "wordpress",
+        "wc",
+    ),
     Service.STRIPE: ("stripe", "stripe payments", "card payments", "payments"),
     Service.SHOPIFY: ("shopify", "shopify store", "shop ify"),
     Service.SENDGRID: ("sendgrid", "send grid", "transactional email", "email sending"),
@@ -90,6 +98,8 @@ REPORT_SYNONYMS: Mapping[str, tuple[str, ...]] = {
         "selling best",
         "sells best",
         "sold the most",
+        "biggest sellers",
+        "top selling",
     ),
     Report.SALES_SUMMARY: (
         "sales summary",
@@ -99,15 +109,23 @@ REPORT_SYNONYMS: Mapping[str, tuple[str, ...]] = {
         "how much i sold",
         "sales report",
         "takings",
+        "how much money",
+        "earnings",
+        "income",
+        "turnover",
     ),
     Report.LOW_STOCK: (
         "low stock",
         "running low",
         "running out",
         "low inventory",
+        "low on stock",
+        "low on inventory",
         "out of stock",
         "restock",
         "stock levels",
+        "is low",
+        "are low",
     ),
 }
 TASK_SYNONYMS: Mapping[str, tuple[str, ...]] = {
@@ -285,6 +303,10 @@ _SPECS: tuple[IntentSpec, ...] = (
         tier=ConsentTier.VERIFIED,
         autonomous=True,
         summary="Set up the whole store: platform, payments, email, analytics and the widget.",
+        prompts={
+            "platform": "Which platform is your store on: WooCommerce or Shopify?",
+            "store_url": "What is your store's address?",
+        },
         utterances=(
             "set up my store",
             "set up everything",
@@ -366,6 +388,7 @@ _SPECS: tuple[IntentSpec, ...] = (
         params=RunRefParams,
         tier=ConsentTier.NONE,
         summary="Tell how a setup or other job is going.",
+        prompts={"run_id": "Which job? Its id starts with r_ (leave it and I'll use the latest)."},
         utterances=(
             "what's the status",
             "how is my setup going",
@@ -382,6 +405,7 @@ _SPECS: tuple[IntentSpec, ...] = (
         params=RunRefParams,
         tier=ConsentTier.NONE,
         summary="Stop a job that is running and undo what it did.",
+        prompts={"run_id": "Which job should I cancel? Its id starts with r_."},
         utterances=(
             "cancel the setup",
             "stop the job",

@@ -1,0 +1,304 @@
+"""The deterministic rule parser: a short cascade of intent signals over prepared text.
+
+Order matters and is deliberate: answers ("yes", "no thanks") first; then the destructive or privacy
+intents, whose verbs are the most specific (delete data, export, revoke, cancel); then repair and status,
+which otherwise look like setup requests ("the stripe setup failed", "is the setup done"); then migration,
+schedules and reports; then listing, setup and help. Whatever is left is ``unknown`` — unless it names a
+service, which most likely means "set it up".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from core.intents import INTENTS, Platform
+
+from . import entities as ent
+from .base import ParseResult
+from .text import RUN_PLACEHOLDER, Prepared, prepare
+
+_CONFIRM = (
+    "yes|yeah|yea|yep|yup|y|sure|sure thing|ok|okay|k|alright|all right|confirm|confirmed|approve|approved|"
+    "go ahead|do it|go for it|please do|let us do it|let us go|sounds good|absolutely|definitely|correct|"
+    "that is right|that is correct|right|of course|affirmative|proceed|agreed|i agree|fine|yes please|do that|"
+    "make it so|let us go ahead|i approve|i confirm|go|why not|ok go"
+)
+_DENY = (
+    "no|nope|nah|n|not now|no thanks|do not|do not do it|do not do that|cancel|cancel that|cancel it|"
+    "never mind|nevermind|not yet|maybe later|later|stop|stop it|no way|negative|decline|declined|reject|"
+    "not interested|forget it|i do not want to|i do not want that|please do not|not at the moment|not today|"
+    "leave it|no need|skip|skip it|hold off|do not bother|not for now"
+)
+_FILLER = "please|thanks|thank you|thank|you|it|that|just|then|now|oh|well|hmm|um|ok then"
+_POLAR: tuple[tuple[tuple[str, ...], str], ...] = tuple(
+    sorted(
+        {
+            (tuple(p.split()), kind)
+            for kind, group in (("confirm", _CONFIRM), ("deny", _DENY), ("filler", _FILLER))
+            for p in group.split("|")
+        },
+        key=lambda r: -len(r[0]),
+    )
+)
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+SIG = {
+    "delete_verb": _rx(r" (?:delete|erase|wipe|purge|destroy|remove|forget|clear) | get rid of "),
+    "delete_obj": _rx(r" (?:data|account|information|info|me|personal|everything you have|everything about) "),
+    "close_account": _rx(r" close (?:down )?(?:my |the )?account "),
+    "export": _rx(
+        r" (?:export|takeout|gdpr|portability) | download (?:\w+ ){0,3}(?:data|information|info|account|everything) "
+        r"| copy of (?:all )?(?:of )?(?:my|everything) | about me "
+        r"| (?:send|give|email|get|want|have) (?:me |i )?(?:a copy of )?(?:all )?(?:of )?my (?:personal )?"
+        r"(?:data|information|info) "
+    ),
+    "revoke": _rx(
+        r" (?:revoke|disconnect|unlink|deauthorize|deauthorise|uninstall|deactivate) | cut off | take away "
+        r"| stop accessing | kick (?:\w+ ){0,2}out "
+        r"| not want (?:\w+ ){0,3}(?:touching|accessing|access|having|connected|linked) "
+        r"| no longer (?:access|have access) "
+        r"| (?:remove|delete|erase|wipe) (?:\w+ ){0,3}(?:access|keys?|credentials|tokens?|permissions?) "
+    ),
+    "remove_verb": _rx(r" (?:remove|delete|turn off|switch off|disable|get rid of) "),
+    "cancel_verb": _rx(r" (?:cancel|stop|abort|halt|kill|terminate|interrupt|pause) "),
+    "cancel_hard": _rx(r" (?:abort|halt|kill|terminate) | (?:cancel|stop|abort|halt) \w+ing "),
+    "cancel_obj": _rx(
+        rf" (?:jobs?|runs?|{RUN_PLACEHOLDER}|tasks?|set up|migration|process|installation|install|import|sync"
+        r"|work|operation|what you are doing|doing|running|connect) "
+    ),
+    "fix": _rx(
+        r" (?:fix|repair|broken|troubleshoot|debug|reconnect|failing|failed|fails|error|errors|wrong|expired"
+        r"|stopped|glitch|bug|buggy|down) | not \w+ing | (?:does|do|did) not work | not work "
+    ),
+    "status": _rx(
+        r" (?:status|progress|coming along|done|finished|finish|still running|how far|update|updates"
+        r"|happening|ready yet|any news|check on) | going on with | what is going on | where are (?:you|we) "
+        r"| how (?:is|are) (?:\w+ ){0,3}going "
+    ),
+    "migrate_verb": _rx(r" (?:migrate|migration) "),
+    "move_verb": _rx(r" (?:move|transfer|port|switch|leave|replace|copy|import|bring) "),
+    "store_obj": _rx(r" (?:store|shop|products?|customers|orders|everything|catalog|catalogue|site) "),
+    "schedule_verb": _rx(r" (?:schedule|scheduled|recurring|automate|automatically|automatic|routine|workflow|cron) "),
+    "report_word": _rx(r" (?:report|reports|stats|statistics) "),
+    "performance": _rx(r" how (?:is|was|did|does|are|were) (?:the |my |our )?(?:store|shop|business|we) "),
+    "list_bare": _rx(r" (?:integrations|connections) "),
+    "list_question": _rx(r"^ (?:is|are) (?:\w+ ){1,5}(?:connected|linked|hooked up|integrated|set up) "),
+    "list_verb": _rx(r" (?:list|show|which|what|see|display|view|tell me) "),
+    "list_obj": _rx(
+        r" (?:integrations|connections|services|apps|accounts|connected|linked|hooked up|integrated|active) "
+    ),
+    "setup_verb": _rx(
+        r" (?:set (?:\w+ ){0,2}up|configure|connect|install|add|hook (?:\w+ ){0,4}up|hook|integrate|link|enable"
+        r"|activate|turn on|put|start using|use|accept|take|sign up) "
+    ),
+    "setup_generic_obj": _rx(r" (?:integration|service|something|app|tool|account|plugin|connection) "),
+    "complete": _rx(r" (?:everything|whole|entire|complete|full|scratch|all of it|end to end) "),
+    "store_word": _rx(r" (?:store|shop|site|website|business|ecommerce) "),
+    "store_launch": _rx(r" (?:onboard|launch|build|open|create|get (?:\w+ ){0,3}ready) "),
+    "help": _rx(
+        r" (?:help|commands|options|confused|capabilities|features) | what can (?:you|i) | what are you able "
+        r"| how does (?:this|it|omniops) work | how do i use | what do you do | who are you "
+        r"| what you can do | what can (?:this|it|omniops)(?: \w+)? do "
+    ),
+}
+
+
+def _has(p: Prepared, name: str) -> bool:
+    return SIG[name].search(p.text) is not None
+
+
+def polar(p: Prepared) -> str | None:
+    """``confirm`` or ``deny`` when the whole message is a yes/no answer (plus politeness), else ``None``."""
+    toks = p.tokens
+    if not toks or p.urls or p.run_ids:
+        return None
+    i, last = 0, None
+    while i < len(toks):
+        for phrase, kind in _POLAR:
+            if tuple(toks[i : i + len(phrase)]) == phrase:
+                if kind != "filler":
+                    last = kind
+                i += len(phrase)
+                break
+        else:
+            return None
+    return last
+
+
+def _classify(p: Prepared, svcs: list[str]) -> tuple[str, float]:
+    answer = polar(p)
+    if answer:
+        return answer, 0.95
+    checks: tuple[tuple[str, Callable[[], bool]], ...] = (
+        (
+            "delete_data",
+            lambda: not svcs and (_has(p, "close_account") or (_has(p, "delete_verb") and _has(p, "delete_obj"))),
+        ),
+        ("export_data", lambda: not svcs and _has(p, "export")),
+        ("revoke_access", lambda: _has(p, "revoke") or (bool(svcs) and _has(p, "remove_verb"))),
+        (
+            "cancel_job",
+            lambda: _has(p, "cancel_hard") or (_has(p, "cancel_verb") and (_has(p, "cancel_obj") or bool(p.run_ids))),
+        ),
+        ("fix_integration", lambda: _has(p, "fix")),
+        ("job_status", lambda: _has(p, "status") or bool(p.run_ids)),
+        (
+            "migrate_store",
+            lambda: (
+                _has(p, "migrate_verb")
+                or (_has(p, "move_verb") and (bool(ent.migration(p.tokens)) or _has(p, "store_obj")))
+            ),
+        ),
+        (
+            "schedule_workflow",
+            lambda: ent.schedule(p.text) is not None or ent.unsupported_recurrence(p.text) or _has(p, "schedule_verb"),
+        ),
+        (
+            "store_report",
+            lambda: bool(ent.reports(p.tokens)) or _has(p, "report_word") or _has(p, "performance"),
+        ),
+        (
+            "list_integrations",
+            lambda: (
+                (_has(p, "list_verb") and _has(p, "list_obj"))
+                or _has(p, "list_question")
+                or (_has(p, "list_bare") and not svcs and not _has(p, "setup_verb"))
+            ),
+        ),
+    )
+    for intent, test in checks:
+        if test():
+            return intent, 0.9
+    setup = _setup_intent(p, svcs)
+    if setup:
+        return setup, 0.85
+    if _has(p, "help"):
+        return "help", 0.9
+    if svcs:
+        return "setup_integration", 0.6
+    return "unknown", 0.3
+
+
+def _setup_intent(p: Prepared, svcs: list[str]) -> str | None:
+    platforms = {x.value for x in Platform}
+    setup_verb = _has(p, "setup_verb")
+    if any(s not in platforms for s in svcs):
+        return "setup_integration"
+    if _has(p, "complete") and (setup_verb or _has(p, "store_word")):
+        return "setup_store"
+    if _has(p, "store_launch") and _has(p, "store_word"):
+        return "setup_store"
+    if setup_verb and _has(p, "store_word") and not svcs:
+        return "setup_store"
+    if svcs:
+        return "setup_integration"
+    if setup_verb and _has(p, "setup_generic_obj"):
+        return "setup_integration"
+    return None
+
+
+def _raw_params(intent: str, p: Prepared, svcs: list[str]) -> dict[str, Any]:
+    url = p.urls[0] if p.urls else None
+    if intent == "setup_integration":
+        return {"service": svcs[0] if svcs else None, "store_url": url}
+    if intent == "setup_store":
+        platform = ent.platform_of(svcs)
+        if platform is None and url and (urlsplit(url).hostname or "").endswith(".myshopify.com"):
+            platform = Platform.SHOPIFY.value
+        return {"platform": platform, "store_url": url}
+    if intent == "migrate_store":
+        return dict(ent.migration(p.tokens))
+    if intent == "schedule_workflow":
+        return {"schedule": ent.schedule(p.text), "tasks": ent.tasks(p.tokens) or None}
+    if intent == "store_report":
+        found = ent.reports(p.tokens)
+        report = found[0] if found else ("sales_summary" if _has(p, "performance") else None)
+        return {"report": report, "period": ent.period(p.text)}
+    if intent in ("job_status", "cancel_job"):
+        return {"run_id": p.run_ids[0] if p.run_ids else None}
+    if intent in ("revoke_access", "fix_integration"):
+        return {"service": svcs[0] if svcs else None}
+    return {}
+
+
+def validated(intent: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``raw`` params through the registry, dropping any single param that does not validate."""
+    spec = INTENTS[intent]
+    data = {k: v for k, v in raw.items() if v is not None}
+    try:
+        return spec.validate_params(data)
+    except ValidationError:
+        kept: dict[str, Any] = {}
+        for key, value in data.items():
+            try:
+                spec.validate_params({**kept, key: value})
+            except ValidationError:
+                continue
+            kept[key] = value
+        return spec.validate_params(kept)
+
+
+class RuleParser:
+    """Deterministic English parser driven by ``core.intents``; needs no network and no state."""
+
+    def parse(self, text: str, *, locale: str = "en-US") -> ParseResult:
+        """Understand ``text``. Only English phrasing is known; other locales are read with the same rules."""
+        p = prepare(text)
+        svcs = ent.services(p.tokens)
+        intent, confidence = _classify(p, svcs)
+        return ParseResult(intent=intent, params=validated(intent, _raw_params(intent, p, svcs)), confidence=confidence)
+
+    def extract_param(self, intent: str, param: str, text: str) -> Any | None:
+        """Read one param of ``intent`` from an answer ("mystore.com", "woocommerce", "every monday at 9").
+
+        Returns the normalized value as it would appear in ``ParseResult.params``, or ``None`` when the
+        answer does not contain it (the caller then parses the message as a new request or a yes/no).
+        """
+        spec = INTENTS.get(intent)
+        if spec is None or param not in spec.params.model_fields:
+            return None
+        p = prepare(text)
+        value = _answer_value(intent, param, p)
+        if value is None:
+            return None
+        try:
+            return spec.validate_params({param: value}).get(param)
+        except ValidationError:
+            return None
+
+
+def _answer_value(intent: str, param: str, p: Prepared) -> Any | None:
+    svcs = ent.services(p.tokens)
+    if param == "service":
+        return svcs[0] if svcs else None
+    if param == "store_url":
+        return p.urls[0] if p.urls else None
+    if param == "platform":
+        return _raw_params("setup_store", p, svcs).get("platform")
+    if param in ("source", "target"):
+        roles = ent.migration(p.tokens)
+        if param in roles:
+            return roles[param]
+        mentions = ent.find_phrases(p.tokens, "migration")
+        return mentions[0][2] if mentions else None
+    if param == "schedule":
+        return ent.schedule(p.text, answering=True)
+    if param == "tasks":
+        return ent.tasks(p.tokens) or None
+    if param == "report":
+        found = ent.reports(p.tokens)
+        return found[0] if found else None
+    if param == "period":
+        return ent.period(p.text)
+    if param == "run_id":
+        return p.run_ids[0] if p.run_ids else None
+    return None
