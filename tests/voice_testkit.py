@@ -279,3 +279,27 @@ def er_slot(name: str, words: str, value_id: str | None, *, status: str = "ER_SU
 def signed(envelope: Mapping[str, Any], key: rsa.RSAPrivateKey, *, url: str = CERT_URL) -> tuple[dict[str, str], bytes]:
     body = json.dumps(envelope, separators=(",", ":")).encode()
     return {"SignatureCertChainUrl": url, "Signature-256": sign(key, body), "Content-Type": "application/json"}, body
+
+
+# ------------------------------------------------------------------------------------------ schema checks
+def alexa_schema_roundtrip(body: Mapping[str, Any], model: str = "ask_sdk_model.ResponseEnvelope") -> Any:
+    """Deserialize with ask-sdk-model and serialize back: unknown keys or wrong types would not survive."""
+    from ask_sdk_core.serialize import DefaultSerializer
+
+    serializer = DefaultSerializer()
+    obj = serializer.deserialize(json.dumps(body), model)
+    again = serializer.serialize(obj)
+    assert again == json.loads(json.dumps(body)), f"not valid per {model}: {again} != {body}"
+    return obj
+
+
+def alexa_request_model(envelope: Mapping[str, Any]) -> Any:
+    """Deserialize a built request with ask-sdk-model (so the builders stay realistic)."""
+    from ask_sdk_core.serialize import DefaultSerializer
+
+    obj = DefaultSerializer().deserialize(json.dumps(envelope), "ask_sdk_model.RequestEnvelope")
+    assert obj.request.object_type == envelope["request"]["type"]
+    assert (
+        obj.context.system.application.application_id == envelope["context"]["System"]["application"]["applicationId"]
+    )
+    return obj
