@@ -303,3 +303,39 @@ def alexa_request_model(envelope: Mapping[str, Any]) -> Any:
         obj.context.system.application.application_id == envelope["context"]["System"]["application"]["applicationId"]
     )
     return obj
+
+
+# ------------------------------------------------------------------------------------------ Google
+GOOGLE_PROJECT = "omniops-test-project"
+GOOGLE_KID = "test-kid-1"
+
+
+def google_key_and_cert() -> tuple[rsa.RSAPrivateKey, bytes]:
+    """A signing key and its self-signed PEM certificate, served as Google's ``{kid: cert}`` certs JSON."""
+    key = _key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "accounts.google.test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def google_token(
+    key: rsa.RSAPrivateKey, *, aud: str = GOOGLE_PROJECT, exp_in: int = 120, iss: str = "https://accounts.google.com"
+) -> str:
+    """A ``google-assistant-signature`` JWT (RS256, kid header) as Google signs it."""
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    claims = {"iss": iss, "aud": aud, "iat": now, "nbf": now, "exp": now + exp_in, "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": GOOGLE_KID})
