@@ -12,6 +12,8 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 from core import intents
@@ -80,8 +82,9 @@ def _schedule_values() -> dict[str, tuple[str, ...]]:
     return out
 
 
-def slot_types() -> dict[str, SlotType]:
-    """Every slot type, keyed by type name, built from the registry's enums and synonym tables."""
+@cache
+def slot_types() -> Mapping[str, SlotType]:
+    """Every slot type, keyed by type name, built from the registry's enums and synonym tables (cached)."""
     platform = {p.value: intents.SERVICE_SYNONYMS[intents.Service(p.value)] for p in intents.Platform}
     types = [
         SlotType("SERVICE", _ids(intents.SERVICE_SYNONYMS)),
@@ -98,7 +101,7 @@ def slot_types() -> dict[str, SlotType]:
         ),
         SlotType("RUN_ID", {"r_8f2k1": ("r 8 f 2 k 1",)}, free_form=True),
     ]
-    return {t.name: t for t in types}
+    return MappingProxyType({t.name: t for t in types})
 
 
 #: Which slot type a param uses, by param name (the same name means the same kind of value everywhere).
