@@ -114,6 +114,8 @@ class SiriShortcutsAdapter:
         text = body.get("text")
         if isinstance(text, str) and text.strip():
             name, params = self._parse_text(text.strip()[:2000], locale)
+            if name not in intents.INTENTS:
+                name, params = "unknown", {}
             text_value: str | None = text.strip()[:2000]
         elif isinstance(body.get("intent"), str):
             name, params, text_value = body["intent"], body.get("params") or {}, None

@@ -17,6 +17,7 @@ from core import intents
 from core.commands import Command, Principal, Reply
 from core.errors import AuthenticationRequired, OmniOpsError
 from voice.alexa.clients import ProactiveEventsClient, ProgressiveResponseClient
+from voice.alexa.nudge import AlexaRunNudger
 from voice.alexa.parse import AlexaContext, SkillEvent, context_of, parse, skill_event
 from voice.alexa.render import empty_response, render, ssml
 from voice.alexa.verify import AlexaVerifier, HttpCertFetcher, load_trust_roots, validated_cert_url
@@ -25,6 +26,7 @@ from voice.i18n import translate
 __all__ = [
     "AlexaAdapter",
     "AlexaContext",
+    "AlexaRunNudger",
     "AlexaVerifier",
     "HttpCertFetcher",
     "ProactiveEventsClient",

@@ -2,7 +2,8 @@
 
 Generated (never edit by hand): ``alexa/skill-package/skill.json``, ``alexa/skill-package/accountLinking.json``,
 ``alexa/skill-package/interactionModels/custom/<locale>.json`` for en-US, en-GB, en-CA, en-AU, en-IN and de-DE,
-the Actions Builder project under ``google/``, and ``siri/shortcut.json``. Hand-written (ignored by ``check``): every ``README.md``.
+the Actions Builder project under ``google/``, and ``siri/shortcut.json``.
+Hand-written (ignored by ``check``): every ``README.md``.
 English words come from ``core/intents.py``; other languages from ``voice/locales/<locale>.json``.
 """
 

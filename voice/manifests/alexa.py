@@ -161,10 +161,8 @@ def interaction_model(locale: str, registry: Mapping[str, intents.IntentSpec]) -
                 dslot["prompts"] = {"elicitation": prompt_id}
                 prompts.append({"id": prompt_id, "variations": [{"type": "PlainText", "value": text}]})
             dialog_slots.append(dslot)
-        if dialog_slots:
-            dialog_intents.append(
-                {"name": alexa_name, "confirmationRequired": False, "prompts": {}, "slots": dialog_slots}
-            )
+        # every custom intent is in the dialog model, so Dialog.ConfirmIntent/ElicitSlot may target any of them
+        dialog_intents.append({"name": alexa_name, "confirmationRequired": False, "prompts": {}, "slots": dialog_slots})
     types = []
     for type_name, stype in used_types.items():
         values = [
