@@ -14,17 +14,28 @@ injectable for tests) and issuer ``accounts.google.com``. Any failure raises
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import google.auth.exceptions
+import google.auth.transport
+import google.auth.transport.requests
+import requests
+from google.oauth2 import id_token
+
 from core import intents
 from core.commands import Channel, Command, ConfirmationStatus, Principal, Reply, ReplyRoute, ResponseType
-from core.errors import AuthenticationRequired, Forbidden, MalformedRequest
+from core.errors import AuthenticationRequired, ConfigurationError, Forbidden, MalformedRequest, OmniOpsError
 from voice import slots as vslots
 from voice.alexa.render import ssml
 from voice.i18n import translate
+
+_LOG = logging.getLogger(__name__)
 
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"})
@@ -58,23 +69,52 @@ def _utcnow() -> datetime:
 TokenVerifier = Callable[[str], Mapping[str, Any]]
 
 
-def google_auth_verifier(*, project_id: str, certs_url: str = GOOGLE_CERTS_URL) -> TokenVerifier:
-    """A token verifier backed by ``google.oauth2.id_token.verify_token`` (signature, aud, exp) plus issuer."""
-    import google.auth.exceptions
-    import google.auth.transport.requests
-    import requests
-    from google.oauth2 import id_token
+class _CachingRequest(google.auth.transport.Request):
+    """A google-auth transport request that caches certificate GETs and bounds every call's timeout."""
 
-    session = requests.Session()
+    def __init__(self, *, ttl_seconds: float, timeout: float) -> None:
+        self._inner = google.auth.transport.requests.Request(session=requests.Session())
+        self._ttl = ttl_seconds
+        self._timeout = timeout
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(
+        self, url: Any, method: Any = "GET", body: Any = None, headers: Any = None, timeout: Any = None, **kw: Any
+    ) -> Any:
+        """GET ``url`` from the cache while fresh; otherwise call through with a bounded timeout."""
+        now = time.monotonic()
+        if method == "GET":
+            with self._lock:
+                hit = self._cache.get(url)
+            if hit is not None and now < hit[0]:
+                return hit[1]
+        bounded = min(float(timeout or self._timeout), self._timeout)
+        response = self._inner(url, method=method, body=body, headers=headers, timeout=bounded, **kw)
+        if method == "GET" and response.status == 200:
+            with self._lock:
+                self._cache[url] = (now + self._ttl, response)
+        return response
+
+
+def google_auth_verifier(
+    *,
+    project_id: str,
+    certs_url: str = GOOGLE_CERTS_URL,
+    certs_ttl_seconds: float = 300.0,
+    timeout: float = 3.0,
+) -> TokenVerifier:
+    """A token verifier backed by ``google.oauth2.id_token.verify_token`` (signature, aud, exp) plus issuer.
+
+    Google's certificates are cached for ``certs_ttl_seconds``; fetches time out after ``timeout`` seconds.
+    """
+    if not project_id:
+        raise ConfigurationError("the Google Actions project id (OMNIOPS_GOOGLE_PROJECT_ID) is required")
+    request = _CachingRequest(ttl_seconds=certs_ttl_seconds, timeout=timeout)
 
     def verify(token: str) -> Mapping[str, Any]:
         try:
-            claims = id_token.verify_token(
-                token,
-                google.auth.transport.requests.Request(session=session),
-                audience=project_id,
-                certs_url=certs_url,
-            )
+            claims = id_token.verify_token(token, request, audience=project_id, certs_url=certs_url)
         except (ValueError, google.auth.exceptions.GoogleAuthError) as err:
             raise GoogleVerificationFailed("google-assistant-signature is not valid") from err
         if claims.get("iss") not in ISSUERS:
@@ -259,6 +299,17 @@ class GoogleAssistantAdapter:
         result = self.parse(payload, principal=principal)
         if isinstance(result, dict):
             return result
-        command = result if isinstance(result, Command) else None
-        reply = bus_handle(result) if isinstance(result, Command) else result
+        if isinstance(result, Reply):
+            return self.render(result, payload=payload)
+        command = result
+        try:
+            reply = bus_handle(command)
+        except OmniOpsError as err:
+            _LOG.warning("google request %s failed: %s", command.request_id, err.code)
+            reply = Reply(
+                text=translate("google.error", command.locale),
+                response_type=ResponseType.ERROR,
+                error_code=err.code,
+                locale=command.locale,
+            )
         return self.render(reply, payload=payload, command=command)

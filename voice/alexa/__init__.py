@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core import intents
-from core.commands import Command, Principal, Reply
+from core.commands import Command, Principal, Reply, ResponseType
 from core.errors import AuthenticationRequired, OmniOpsError
 from voice.alexa.clients import ProactiveEventsClient, ProgressiveResponseClient
 from voice.alexa.nudge import AlexaRunNudger
@@ -86,7 +86,16 @@ class AlexaAdapter:
         result = parse(envelope, principal=self._principal(ctx, resolve_owner), now=self._clock())
         if isinstance(result, Command):
             self._progress(ctx, result)
-            reply = bus_handle(result)
+            try:
+                reply = bus_handle(result)
+            except OmniOpsError as err:  # still answer Alexa with speech; a bug (non-OmniOps error) stays a 500
+                _LOG.warning("alexa request %s failed: %s", result.request_id, err.code)
+                reply = Reply(
+                    text=translate("alexa.error", result.locale),
+                    response_type=ResponseType.ERROR,
+                    error_code=err.code,
+                    locale=result.locale,
+                )
         elif isinstance(result, Reply):
             reply = result
         else:

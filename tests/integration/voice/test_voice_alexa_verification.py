@@ -387,3 +387,16 @@ def test_skill_event_is_passed_to_callback(verifier: AlexaVerifier, pki: Pki) ->
     assert out == {"version": "1.0", "response": {}}
     assert seen[0].accepted_scopes == ("alexa::devices:all:notifications:write",)
     assert seen[0].user_id == "amzn1.ask.account.TESTUSER"
+
+
+def test_bus_error_is_spoken_as_valid_alexa_response(verifier: AlexaVerifier, pki: Pki) -> None:
+    from core.errors import ProviderRetryable
+    from tests.voice_testkit import alexa_schema_roundtrip
+
+    def failing(command: Command) -> Reply:
+        raise ProviderRetryable("queue down")
+
+    headers, body = signed(alexa_envelope(locale="de-DE"), pki.leaf.key)
+    out = AlexaAdapter(verifier=verifier).handle(headers, body, bus_handle=failing, resolve_owner=resolver)
+    alexa_schema_roundtrip(out)
+    assert "schiefgelaufen" in out["response"]["outputSpeech"]["ssml"]

@@ -221,3 +221,23 @@ def test_locale_follows_the_request(adapter: GoogleAssistantAdapter, keys: dict[
         _headers(token(keys["good"])), json.dumps(body).encode(), bus_handle=Bus(), resolve_owner=resolver
     )
     assert out["prompt"]["firstSimple"]["text"].startswith("Willkommen")
+
+
+def test_google_certs_are_fetched_once_and_cached(
+    adapter: GoogleAssistantAdapter, certs_server: LocalServer, keys: dict[str, Any]
+) -> None:
+    before = len(certs_server.hits("/oauth2/v1/certs"))
+    for _ in range(3):
+        adapter.verify(_headers(token(keys["good"])), json.dumps(webhook()).encode())
+    assert len(certs_server.hits("/oauth2/v1/certs")) - before == 1
+
+
+def test_bus_error_is_spoken_not_a_500(adapter: GoogleAssistantAdapter, keys: dict[str, Any]) -> None:
+    from core.errors import NotEntitled
+
+    def failing(command: Command) -> Reply:
+        raise NotEntitled("plan does not include voice")
+
+    body = json.dumps(webhook()).encode()
+    out = adapter.handle(_headers(token(keys["good"])), body, bus_handle=failing, resolve_owner=resolver)
+    assert out["prompt"]["firstSimple"]["text"].startswith("Sorry, something went wrong")
