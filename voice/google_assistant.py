@@ -313,3 +313,8 @@ class GoogleAssistantAdapter:
                 locale=command.locale,
             )
         return self.render(reply, payload=payload, command=command)
+
+
+def build_google_adapter(*, project_id: str, certs_url: str = GOOGLE_CERTS_URL) -> GoogleAssistantAdapter:
+    """Composition helper for ``gateway/bootstrap.py`` (setting ``GOOGLE_PROJECT_ID``)."""
+    return GoogleAssistantAdapter(verify_token=google_auth_verifier(project_id=project_id, certs_url=certs_url))

@@ -1,7 +1,8 @@
 """Alexa request envelope → ``Command`` (or a channel-level ``Reply`` / raw response when no command is needed).
 
 Request types: ``LaunchRequest`` (welcome), ``IntentRequest`` (ours and the built-ins), ``SessionEndedRequest``
-and ``CanFulfillIntentRequest`` (answered here), skill events (``AlexaSkillEvent.*``, see :func:`skill_event`).
+and ``CanFulfillIntentRequest`` (answered here), ``System.ExceptionEncountered`` and
+``Messaging.MessageReceived`` (empty response), skill events (``AlexaSkillEvent.*``, see :func:`skill_event`).
 Built-ins: Help → ``help``, Yes → ``confirm``, No → ``deny``, Fallback → ``unknown``; Stop and Cancel end the
 conversation with a goodbye (they never cancel a job: "cancel the setup" is our ``CancelJobIntent``).
 """
@@ -27,6 +28,8 @@ from voice import slots as vslots
 from voice.alexa.render import can_fulfill_response, empty_response
 from voice.i18n import translate
 
+#: Request types answered with an empty response (no speech allowed or needed).
+SILENT_REQUESTS = frozenset({"SessionEndedRequest", "System.ExceptionEncountered", "Messaging.MessageReceived"})
 GOODBYE_INTENTS = frozenset({"AMAZON.StopIntent", "AMAZON.CancelIntent"})
 WELCOME_INTENTS = frozenset({"AMAZON.NavigateHomeIntent"})
 ANONYMOUS_OK = frozenset({"help"})  # answered even before account linking
@@ -187,7 +190,7 @@ def parse(
     """
     ctx = context_of(envelope)
     kind = ctx.request_type
-    if kind == "SessionEndedRequest" or kind.startswith("AlexaSkillEvent."):
+    if kind in SILENT_REQUESTS or kind.startswith("AlexaSkillEvent."):
         return empty_response()
     if kind == "CanFulfillIntentRequest":
         return _can_fulfill(ctx)
