@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape
 
+from core import intents
 from core.commands import Reply, ResponseType
 from voice import slots as vslots
 
@@ -60,6 +61,14 @@ def _updated_intent(reply: Reply, intent: Mapping[str, Any] | None) -> dict[str,
     return {"name": name, "confirmationStatus": "NONE", "slots": {}}
 
 
+def _is_slot_of(reply: Reply, intent: Mapping[str, Any] | None) -> bool:
+    """Alexa rejects ``Dialog.ElicitSlot`` for a slot its intent does not declare: only elicit real slots."""
+    if reply.intent:
+        return reply.elicit_param in vslots.params_of(reply.intent) if reply.intent in intents.INTENTS else False
+    name = vslots.registry_intent_for_alexa(str((intent or {}).get("name", "")))
+    return name is not None and reply.elicit_param in vslots.params_of(name)
+
+
 def render(
     reply: Reply,
     *,
@@ -76,7 +85,7 @@ def render(
         response["card"] = {"type": "LinkAccount"}
     elif reply.card is not None:
         response["card"] = {"type": "Simple", "title": reply.card.title, "content": reply.card.text}
-    if reply.elicit_param and (reply.intent or intent):
+    if reply.elicit_param and _is_slot_of(reply, intent):
         directives.append(
             {
                 "type": "Dialog.ElicitSlot",

@@ -200,3 +200,17 @@ def test_session_attributes_are_echoed() -> None:
     out = render(Reply(text="ok", response_type=ResponseType.ACTION_DONE), session_attributes={"turn": 2})
     alexa_schema_roundtrip(out)
     assert out["sessionAttributes"] == {"turn": 2}
+
+
+def test_elicit_of_a_param_the_intent_lacks_is_a_plain_question() -> None:
+    reply = Reply(
+        text="Which platform?",
+        response_type=ResponseType.QUESTION,
+        end_conversation=False,
+        elicit_param="platform",
+        intent="setup_integration",
+    )
+    out = render(reply)
+    alexa_schema_roundtrip(out)
+    assert "directives" not in out["response"]
+    assert out["response"]["shouldEndSession"] is False
