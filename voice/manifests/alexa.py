@@ -85,7 +85,6 @@ def skill_json(public_url: str) -> dict[str, Any]:
                 "endpoint": {"uri": endpoint["uri"], "sslCertificateType": "Trusted"},
                 "publications": [{"eventName": "AMAZON.MessageAlert.Activated"}],
                 "subscriptions": [{"eventName": name} for name in SKILL_EVENTS],
-                "regions": {},
             },
         }
     }
