@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
     serve.set_defaults(func=cmd_serve)
+
+    from chat.nlu import register_cli as register_parse_cli
+    from voice.manifests import register_cli as register_manifests_cli
+
+    register_parse_cli(sub)
+    register_manifests_cli(sub)
     return parser
 
 
