@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,13 +61,16 @@ class MemoryEventStream:
             self._log.append(event)
             self._cond.notify_all()
 
+    def _beyond(self, pos: int) -> Callable[[], bool]:
+        return lambda: pos < len(self._log)
+
     def subscribe(self, owner_id: str, *, after: str | None = None) -> Iterator[RunEvent]:
         with self._cond:
             ids = [f"{e.run_id}:{e.seq}" for e in self._log]
         pos = ids.index(after) + 1 if after in ids else 0
         while True:
             with self._cond:
-                if pos >= len(self._log) and not self._cond.wait_for(lambda: pos < len(self._log), self._idle):
+                if pos >= len(self._log) and not self._cond.wait_for(self._beyond(pos), self._idle):
                     return
                 fresh, pos = self._log[pos:], len(self._log)
             for event in fresh:
@@ -171,8 +174,11 @@ def build_chat_container(
         audit=FakeAudit(),
         notifier=SmsNotifier(sender=sender, owners=owners, opt_outs=opt_outs),
         recipes=FakeRecipes(
-            {"setup_integration:woocommerce": RecipeInfo(name="woocommerce_setup", declaration=DECL,
-                                                         required=("store_url",))}
+            {
+                "setup_integration:woocommerce": RecipeInfo(
+                    name="woocommerce_setup", declaration=DECL, required=("store_url",)
+                )
+            }
         ),
         reports=FakeReports(),
         conversations=FakeConversations(),
@@ -201,8 +207,14 @@ def build_chat_container(
 def run_event(run_id: str, seq: int, kind: str, message: str, owner_id: str = OWNER.id) -> RunEvent:
     from datetime import UTC, datetime
 
-    return RunEvent(run_id=run_id, owner_id=owner_id, seq=seq, kind=kind, message=message,
-                    at=datetime(2026, 11, 26, 12, 0, seq, tzinfo=UTC))
+    return RunEvent(
+        run_id=run_id,
+        owner_id=owner_id,
+        seq=seq,
+        kind=kind,
+        message=message,
+        at=datetime(2026, 11, 26, 12, 0, seq, tzinfo=UTC),
+    )
 
 
 SMS_ROUTE = ReplyRoute(channel="sms", to=OWNER.verified_phones[0])

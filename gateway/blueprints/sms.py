@@ -49,5 +49,8 @@ def inbound_sms() -> Response:
         now=c.clock.now(),
         request_id=g.get("request_id", "-"),
     )
-    reply = result if isinstance(result, Reply) else c.bus.handle(result)
+    if isinstance(result, Reply):
+        return Response(sms.render_twiml(result), mimetype="text/xml")
+    c.rate_limiter.check("sms_owner", result.owner_id or "-")
+    reply = c.bus.handle(result)
     return Response(sms.render_twiml(reply), mimetype="text/xml")

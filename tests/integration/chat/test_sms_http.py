@@ -24,12 +24,24 @@ def client(app: Flask) -> FlaskClient:
 
 
 def _form(body: str, phone: str = PHONE) -> dict[str, str]:
-    return {"MessageSid": "SM" + "1" * 32, "AccountSid": "AC" + "0" * 32, "From": phone, "To": "+15005550006",
-            "Body": body, "NumMedia": "0"}
+    return {
+        "MessageSid": "SM" + "1" * 32,
+        "AccountSid": "AC" + "0" * 32,
+        "From": phone,
+        "To": "+15005550006",
+        "Body": body,
+        "NumMedia": "0",
+    }
 
 
-def _text(client: FlaskClient, body: str, *, phone: str = PHONE, signed_url: str = PUBLIC_URL + PATH,
-          signature: str | None = None) -> Any:
+def _text(
+    client: FlaskClient,
+    body: str,
+    *,
+    phone: str = PHONE,
+    signed_url: str = PUBLIC_URL + PATH,
+    signature: str | None = None,
+) -> Any:
     form = _form(body, phone)
     sig = signature if signature is not None else sms.compute_signature(signed_url, form, TWILIO_TOKEN)
     # The test client calls http://localhost/… — the internal URL a proxy forwards to, never the public one.
@@ -108,10 +120,16 @@ def test_stop_then_no_outbound_messages(client: FlaskClient, container: ChatTest
     assert _message(_text(client, "set up my woocommerce store")) == ""  # silent, nothing dispatched
     assert _commands(container) == []
     # A voice request that would text an approval link, and a finished SMS run: neither is texted.
-    alexa = Command(channel=Channel.ALEXA, principal=Principal(owner_id=OWNER.id, auth=AuthLevel.LINKED),
-                    intent="setup_integration", params={"service": "woocommerce", "store_url": "shop.example.com"},
-                    reply_route=ReplyRoute(channel=Channel.ALEXA), request_id="r-alexa",
-                    received_at=datetime(2026, 11, 26, tzinfo=UTC), confirmation="confirmed")
+    alexa = Command(
+        channel=Channel.ALEXA,
+        principal=Principal(owner_id=OWNER.id, auth=AuthLevel.LINKED),
+        intent="setup_integration",
+        params={"service": "woocommerce", "store_url": "shop.example.com"},
+        reply_route=ReplyRoute(channel=Channel.ALEXA),
+        request_id="r-alexa",
+        received_at=datetime(2026, 11, 26, tzinfo=UTC),
+        confirmation="confirmed",
+    )
     container.bus.handle(alexa)
     container.services.notifier.run_event(run_event("run_1", 5, "succeeded", "WooCommerce is connected"), SMS_ROUTE)
     assert container.sender.sent == []
@@ -122,12 +140,18 @@ def test_stop_then_no_outbound_messages(client: FlaskClient, container: ChatTest
 
 def test_notifier_texts_link_with_code_and_only_terminal_sms_or_voice_events(container: ChatTestContainer) -> None:
     notifier = container.services.notifier
-    alexa = Command(channel=Channel.ALEXA, principal=Principal(owner_id=OWNER.id, auth=AuthLevel.LINKED),
-                    intent="setup_integration", params={"service": "woocommerce", "store_url": "shop.example.com"},
-                    reply_route=ReplyRoute(channel=Channel.ALEXA), request_id="r-alexa",
-                    received_at=datetime(2026, 11, 26, tzinfo=UTC), confirmation="confirmed")
+    alexa = Command(
+        channel=Channel.ALEXA,
+        principal=Principal(owner_id=OWNER.id, auth=AuthLevel.LINKED),
+        intent="setup_integration",
+        params={"service": "woocommerce", "store_url": "shop.example.com"},
+        reply_route=ReplyRoute(channel=Channel.ALEXA),
+        request_id="r-alexa",
+        received_at=datetime(2026, 11, 26, tzinfo=UTC),
+        confirmation="confirmed",
+    )
     container.bus.handle(alexa)
-    (to, body), = container.sender.sent
+    ((to, body),) = container.sender.sent
     assert to == PHONE and "/consent/" in body and "reply YES " in body
     notifier.run_event(run_event("run_1", 1, "step_done", "Keys created"), SMS_ROUTE)
     notifier.run_event(run_event("run_1", 2, "succeeded", "Done"), ReplyRoute(channel=Channel.WIDGET, to="ws_1"))

@@ -63,8 +63,15 @@ def twilio() -> Iterator[FakeTwilio]:
 
 
 def _client(twilio: FakeTwilio, sleeps: list[float], **kw: Any) -> TwilioClient:
-    return TwilioClient(account_sid=SID, auth_token=TOKEN, from_number="+15005550006", base_url=twilio.url,
-                        http=httpx.Client(timeout=5), sleep=sleeps.append, **kw)
+    return TwilioClient(
+        account_sid=SID,
+        auth_token=TOKEN,
+        from_number="+15005550006",
+        base_url=twilio.url,
+        http=httpx.Client(timeout=5),
+        sleep=sleeps.append,
+        **kw,
+    )
 
 
 def test_sends_form_with_basic_auth_to_the_messages_endpoint(twilio: FakeTwilio) -> None:
@@ -77,8 +84,10 @@ def test_sends_form_with_basic_auth_to_the_messages_endpoint(twilio: FakeTwilio)
 
 
 def test_retries_429_honouring_retry_after(twilio: FakeTwilio, caplog: pytest.LogCaptureFixture) -> None:
-    twilio.script = [(429, {"Retry-After": "2"}, {"code": 20429, "message": "Too Many Requests"}),
-                     (201, {}, {"sid": "SM2"})]
+    twilio.script = [
+        (429, {"Retry-After": "2"}, {"code": 20429, "message": "Too Many Requests"}),
+        (201, {}, {"sid": "SM2"}),
+    ]
     sleeps: list[float] = []
     with caplog.at_level(logging.DEBUG):
         assert _client(twilio, sleeps).send_sms(to="+15550001111", body="secret body text") == "SM2"
@@ -96,9 +105,15 @@ def test_retries_5xx_with_backoff_then_gives_up_retryable(twilio: FakeTwilio) ->
 
 
 def test_timeouts_are_retried(twilio: FakeTwilio) -> None:
-    dead = TwilioClient(account_sid=SID, auth_token=TOKEN, from_number="+15005550006",
-                        base_url="http://127.0.0.1:9", http=httpx.Client(timeout=0.5), sleep=lambda s: None,
-                        max_attempts=2)
+    dead = TwilioClient(
+        account_sid=SID,
+        auth_token=TOKEN,
+        from_number="+15005550006",
+        base_url="http://127.0.0.1:9",
+        http=httpx.Client(timeout=0.5),
+        sleep=lambda s: None,
+        max_attempts=2,
+    )
     with pytest.raises(ProviderRetryable):
         dead.send_sms(to="+15550001111", body="x")
 

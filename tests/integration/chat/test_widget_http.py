@@ -54,13 +54,17 @@ def test_session_only_from_an_allowed_origin(http: httpx.Client, container: Chat
 
 
 def test_preflight(http: httpx.Client, container: ChatTestContainer) -> None:
-    pre = {"Origin": SHOP, "Access-Control-Request-Method": "POST",
-           "Access-Control-Request-Headers": "authorization, content-type"}
+    pre = {
+        "Origin": SHOP,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
     ok = http.options("/v1/chat/sessions", params={"key": _key(container)}, headers=pre)
     assert ok.status_code == 204 and ok.headers["Access-Control-Allow-Origin"] == SHOP
     assert "Authorization" in ok.headers["Access-Control-Allow-Headers"]
-    bad = http.options("/v1/chat/sessions", params={"key": _key(container)},
-                       headers={**pre, "Origin": "https://evil.example"})
+    bad = http.options(
+        "/v1/chat/sessions", params={"key": _key(container)}, headers={**pre, "Origin": "https://evil.example"}
+    )
     assert bad.status_code == 403 and bad.headers["content-type"] == "application/problem+json"
     msg = http.options("/v1/chat/messages", headers=pre)
     assert msg.status_code == 204 and "POST" in msg.headers["Access-Control-Allow-Methods"]
@@ -138,8 +142,7 @@ def _read_frames(resp: httpx.Response, count: int) -> list[dict[str, str]]:
     return frames
 
 
-def test_sse_delivers_events_and_resumes_after_last_event_id(http: httpx.Client,
-                                                              container: ChatTestContainer) -> None:
+def test_sse_delivers_events_and_resumes_after_last_event_id(http: httpx.Client, container: ChatTestContainer) -> None:
     token = _session(http, _key(container))["token"]
     stream = container.events
     stream.publish(run_event("run_9", 0, "queued", "Queued"))
@@ -166,8 +169,10 @@ def test_rate_limit_per_ip_is_429_with_retry_after(tmp_path: Path) -> None:
     try:
         with httpx.Client(base_url=server.url) as client:
             token = _session(client, _key(container))["token"]
-            codes = [client.post("/v1/chat/messages", json={"text": "help"}, headers=_auth(token)).status_code
-                     for _ in range(3)]
+            codes = [
+                client.post("/v1/chat/messages", json={"text": "help"}, headers=_auth(token)).status_code
+                for _ in range(3)
+            ]
             limited = client.post("/v1/chat/messages", json={"text": "help"}, headers=_auth(token))
         assert codes == [200, 200, 429]
         assert limited.headers["content-type"] == "application/problem+json"
@@ -191,8 +196,14 @@ def test_widget_static_files_and_demo_page(tmp_path: Path, http: httpx.Client) -
 
 def test_openapi_lists_the_chat_and_sms_routes(http: httpx.Client) -> None:
     paths = http.get("/openapi.json").json()["paths"]
-    for path in ("/v1/chat/sessions", "/v1/chat/messages", "/v1/chat/events", "/v1/chat/consents/{consent_id}",
-                 "/v1/channels/twilio/sms", "/demo"):
+    for path in (
+        "/v1/chat/sessions",
+        "/v1/chat/messages",
+        "/v1/chat/events",
+        "/v1/chat/consents/{consent_id}",
+        "/v1/channels/twilio/sms",
+        "/demo",
+    ):
         assert path in paths, path
     assert paths["/v1/chat/messages"]["post"]["security"] == [{"widgetSession": []}]
 

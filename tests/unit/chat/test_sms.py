@@ -21,11 +21,17 @@ FORM = {"From": "+15550001111", "To": "+15005550006", "Body": "set up my woocomm
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def _parse(body: str, phone: str = OWNER.verified_phones[0], opt_outs: MemorySmsOptOuts | None = None
-           ) -> Command | Reply:
-    return sms.parse({**FORM, "From": phone, "Body": body},
-                     owner_lookup=lambda p: OWNER if p in OWNER.verified_phones else None,
-                     opt_outs=opt_outs or MemorySmsOptOuts(), parse_text=stand_in_parse, now=NOW, request_id="r1")
+def _parse(
+    body: str, phone: str = OWNER.verified_phones[0], opt_outs: MemorySmsOptOuts | None = None
+) -> Command | Reply:
+    return sms.parse(
+        {**FORM, "From": phone, "Body": body},
+        owner_lookup=lambda p: OWNER if p in OWNER.verified_phones else None,
+        opt_outs=opt_outs or MemorySmsOptOuts(),
+        parse_text=stand_in_parse,
+        now=NOW,
+        request_id="r1",
+    )
 
 
 def test_signature_matches_twilios_own_validator() -> None:

@@ -17,15 +17,17 @@ SIGNER = WidgetSigner(secret=SECRET)
 
 
 def _session(person: str | None = "own_1"):  # type: ignore[no-untyped-def]
-    key = SIGNER.read_key(SIGNER.issue_key(owner_id="own_1", origins=["https://shop.example"], person_id=person,
-                                           now=NOW))
+    key = SIGNER.read_key(
+        SIGNER.issue_key(owner_id="own_1", origins=["https://shop.example"], person_id=person, now=NOW)
+    )
     return SIGNER.issue_session(key, origin="https://shop.example", session_id="ws_1", now=NOW)
 
 
 def test_message_becomes_a_widget_command_for_a_logged_in_session() -> None:
     _, session = _session()
-    cmd = parse_message({"text": "  set up my WooCommerce store "}, session=session, parse_text=stand_in_parse,
-                        now=NOW, request_id="r1")
+    cmd = parse_message(
+        {"text": "  set up my WooCommerce store "}, session=session, parse_text=stand_in_parse, now=NOW, request_id="r1"
+    )
     assert cmd.channel is Channel.WIDGET and cmd.intent == "setup_integration"
     assert cmd.params == {"service": "woocommerce"} and cmd.text == "set up my WooCommerce store"
     assert cmd.principal.owner_id == "own_1" and cmd.principal.auth is AuthLevel.SESSION
@@ -34,14 +36,27 @@ def test_message_becomes_a_widget_command_for_a_logged_in_session() -> None:
 
 def test_anonymous_visitor_has_no_owner_rights() -> None:
     _, session = _session(person=None)
-    cmd = parse_message({"text": "show me best sellers"}, session=session, parse_text=stand_in_parse, now=NOW,
-                        request_id="r1")
+    cmd = parse_message(
+        {"text": "show me best sellers"}, session=session, parse_text=stand_in_parse, now=NOW, request_id="r1"
+    )
     assert session.auth is AuthLevel.ANONYMOUS
     assert cmd.principal.owner_id is None and cmd.principal.auth is AuthLevel.ANONYMOUS
 
 
-@pytest.mark.parametrize("payload", [None, [], "hi", {}, {"text": ""}, {"text": "   "}, {"text": 5},
-                                     {"text": "x" * 1001}, {"text": "hi", "admin": True}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        "hi",
+        {},
+        {"text": ""},
+        {"text": "   "},
+        {"text": 5},
+        {"text": "x" * 1001},
+        {"text": "hi", "admin": True},
+    ],
+)
 def test_malformed_messages_are_refused(payload: object) -> None:
     _, session = _session()
     with pytest.raises(MalformedRequest):
@@ -50,19 +65,37 @@ def test_malformed_messages_are_refused(payload: object) -> None:
 
 def test_parser_output_the_registry_rejects_becomes_unknown() -> None:
     _, session = _session()
-    cmd = parse_message({"text": "x"}, session=session, parse_text=lambda t, loc: ("setup_integration",
-                                                                                   {"service": "myspace"}),
-                        now=NOW, request_id="r1")
+    cmd = parse_message(
+        {"text": "x"},
+        session=session,
+        parse_text=lambda t, loc: ("setup_integration", {"service": "myspace"}),
+        now=NOW,
+        request_id="r1",
+    )
     assert cmd.intent == "unknown"
 
 
 def test_render_shows_the_consent_card_without_the_link_token() -> None:
-    prompt = ConsentPrompt(consent_id="con_1", action="Create WooCommerce API keys", service="woocommerce",
-                           permissions=("read_write products",), data_access=("products", "orders"),
-                           duration="until revoked", tier="verified", expires_at=NOW,
-                           approve_url="https://gw.example/consent/secret-token")
-    body = render(Reply(text="Approve below", response_type=ResponseType.CONSENT_REQUIRED, consent=prompt,
-                        end_conversation=False, suggestions=("Status",)))
+    prompt = ConsentPrompt(
+        consent_id="con_1",
+        action="Create WooCommerce API keys",
+        service="woocommerce",
+        permissions=("read_write products",),
+        data_access=("products", "orders"),
+        duration="until revoked",
+        tier="verified",
+        expires_at=NOW,
+        approve_url="https://gw.example/consent/secret-token",
+    )
+    body = render(
+        Reply(
+            text="Approve below",
+            response_type=ResponseType.CONSENT_REQUIRED,
+            consent=prompt,
+            end_conversation=False,
+            suggestions=("Status",),
+        )
+    )
     assert body["type"] == "consent_required" and body["expects_answer"] is True
     card = body["consent"]
     assert card["action"] == "Create WooCommerce API keys" and card["permissions"] == ["read_write products"]
