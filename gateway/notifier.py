@@ -14,10 +14,12 @@ import logging
 from typing import Protocol
 
 from chat.sms import SmsOptOuts
+from chat.twilio_client import BASE_URL, TwilioClient
 from core.commands import Channel, ReplyRoute
 from core.errors import ProviderError
 from core.events import RunEvent, RunEventKind
 from core.ports import ConsentRecord, Owner, Owners
+from gateway.settings import Settings
 
 log = logging.getLogger("omniops.notifier")
 
@@ -66,3 +68,20 @@ class SmsNotifier:
             self._sender.send_sms(to=phone, body=body)
         except ProviderError as err:
             log.warning("run result not texted", extra={"run_id": event.run_id, "code": err.code})
+
+
+def build_sms_notifier(*, settings: Settings, owners: Owners, opt_outs: SmsOptOuts) -> SmsNotifier | None:
+    """The Twilio-backed notifier when ``TWILIO_ACCOUNT_SID``/``AUTH_TOKEN``/``FROM`` are set, else None.
+
+    ``TWILIO_BASE_URL`` (the sandbox sets it) overrides ``https://api.twilio.com``.
+    """
+    token = settings.twilio_auth_token
+    if not (settings.twilio_account_sid and token is not None and settings.twilio_from):
+        return None
+    client = TwilioClient(
+        account_sid=settings.twilio_account_sid,
+        auth_token=token.get_secret_value(),
+        from_number=settings.twilio_from,
+        base_url=settings.provider_url("twilio") or BASE_URL,
+    )
+    return SmsNotifier(sender=client, owners=owners, opt_outs=opt_outs)

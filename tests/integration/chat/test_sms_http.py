@@ -163,3 +163,16 @@ def test_twiml_reply_is_escaped(client: FlaskClient, container: ChatTestContaine
     resp = _text(client, "what can you do")
     assert resp.get_data(as_text=True).startswith('<?xml version="1.0" encoding="UTF-8"?><Response><Message>')
     assert "'Set up WooCommerce'" in _message(resp)  # apostrophes survive; XML parses
+
+
+def test_sms_rate_limit_per_phone_is_429(tmp_path: Any) -> None:
+    from gateway.app import create_app
+    from gateway.ratelimit import Rule
+    from tests.chat_support import build_chat_container
+
+    limited = build_chat_container(tmp_path / "rl", rules={"sms_phone": Rule(limit=1, window_seconds=60)})
+    client = create_app(container=limited).test_client()
+    assert _text(client, "help").status_code == 200
+    resp = _text(client, "help")
+    assert resp.status_code == 429 and resp.mimetype == "application/problem+json" and resp.headers["Retry-After"]
+    limited.close()

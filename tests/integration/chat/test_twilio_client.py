@@ -133,3 +133,45 @@ def test_repr_hides_the_token() -> None:
     client = TwilioClient(account_sid=SID, auth_token=TOKEN, from_number="+1", base_url="http://127.0.0.1:9")
     assert TOKEN not in repr(client)
     client.close()
+
+
+def test_build_sms_notifier_texts_through_the_configured_twilio(twilio: FakeTwilio, tmp_path: Any) -> None:
+    from datetime import UTC, datetime
+
+    from core.commands import Channel, ReplyRoute
+    from core.ports import ConsentRecord, ConsentStatus
+    from gateway.notifier import build_sms_notifier
+    from gateway.settings import Settings
+    from gateway.sms_optouts import MemorySmsOptOuts
+    from tests.chat_support import OWNER
+    from tests.fakes import DECL, FakeOwners
+
+    owners, outs = FakeOwners({OWNER.id: OWNER}), MemorySmsOptOuts()
+    assert build_sms_notifier(settings=Settings(var_dir=tmp_path), owners=owners, opt_outs=outs) is None
+    settings = Settings(
+        var_dir=tmp_path,
+        twilio_account_sid=SID,
+        twilio_auth_token=TOKEN,
+        twilio_from="+15005550006",
+        twilio_base_url=twilio.url,
+    )
+    notifier = build_sms_notifier(settings=settings, owners=owners, opt_outs=outs)
+    assert notifier is not None
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    consent = ConsentRecord(
+        id="con_1",
+        owner_id=OWNER.id,
+        intent="setup_integration",
+        params={},
+        params_hash="h",
+        declaration=DECL,
+        channel=Channel.ALEXA,
+        reply_route=ReplyRoute(channel=Channel.ALEXA),
+        status=ConsentStatus.PENDING,
+        created_at=now,
+        expires_at=now,
+    )
+    notifier.send_consent_link(owner=OWNER, consent=consent, link="https://gw.example/consent/tok", code="123456")
+    (req,) = twilio.requests
+    assert req["form"]["To"] == OWNER.verified_phones[0]
+    assert "https://gw.example/consent/tok" in req["form"]["Body"] and "reply YES 123456" in req["form"]["Body"]

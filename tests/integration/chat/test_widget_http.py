@@ -212,3 +212,19 @@ def test_openapi_lists_the_chat_and_sms_routes(http: httpx.Client) -> None:
 def test_error_responses_carry_cors_so_the_widget_can_read_them(http: httpx.Client, path: str) -> None:
     resp = http.request("POST" if path.endswith("messages") else "GET", path, headers={"Origin": SHOP})
     assert resp.status_code == 401 and resp.headers["Access-Control-Allow-Origin"] == SHOP
+
+
+def test_rate_limit_per_owner_spans_sessions(tmp_path: Path) -> None:
+    container = build_chat_container(tmp_path, rules={"chat_owner": Rule(limit=2, window_seconds=60)})
+    client = create_app(container=container).test_client()
+    key = _key(container)
+    tokens = [
+        client.post("/v1/chat/sessions", query_string={"key": key}, headers={"Origin": SHOP}).json["token"]
+        for _ in range(2)
+    ]
+    codes = [
+        client.post("/v1/chat/messages", json={"text": "help"}, headers=_auth(t)).status_code
+        for t in (*tokens, tokens[1])
+    ]
+    assert codes == [200, 200, 429]
+    container.close()
