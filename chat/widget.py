@@ -78,6 +78,14 @@ def parse_message(
         return Command.model_validate({**base, "intent": "unknown", "params": {}})
 
 
+def parse_decision(payload: Any) -> bool:
+    """The body of a consent-card decision, ``{"approve": true|false}``; MalformedRequest otherwise."""
+    approve = payload.get("approve") if isinstance(payload, dict) else None
+    if not isinstance(approve, bool) or set(payload) != {"approve"}:
+        raise MalformedRequest('Send {"approve": true} or {"approve": false}.')
+    return approve
+
+
 def render(reply: Reply) -> dict[str, Any]:
     """The chat JSON the widget shows: text, type, consent card, suggestions, run link, expects_answer."""
     text = SIGN_IN_TEXT if reply.response_type is ResponseType.LINK_ACCOUNT else reply.text
@@ -85,7 +93,7 @@ def render(reply: Reply) -> dict[str, Any]:
         "text": text,
         "type": str(reply.response_type),
         "expects_answer": not reply.end_conversation,
-        "suggestions": list(reply.suggestions),
+        "suggestions": list(reply.suggestions) or (["Yes", "No"] if reply.confirm_intent else []),
         "run_id": reply.run_id,
         "status_url": reply.status_url,
         "elicit": reply.elicit_param,

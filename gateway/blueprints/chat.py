@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, g, jsonify, request, send_from_dir
 
 import chat
 from chat.sessions import WidgetSession, bearer_token, normalize_origin, snippet
-from chat.widget import parse_message, render
+from chat.widget import parse_decision, parse_message, render
 from core.commands import Channel
 from core.errors import Forbidden, InputError, MalformedRequest
 from core.handlers import DecideConsent
@@ -55,6 +55,12 @@ def _owner_session(c: ChatContainer) -> WidgetSession:
     if not session.logged_in:
         raise Forbidden("Sign in to OmniOps to see your jobs and approve requests.")
     return session
+
+
+def _widget_key_param() -> str:
+    body = request.get_json(silent=True)
+    raw = request.args.get("key") or (body.get("key") if isinstance(body, dict) else None)
+    return raw if isinstance(raw, str) else ""
 
 
 def _json_body() -> Any:
@@ -102,9 +108,8 @@ def preflight(consent_id: str | None = None) -> Response:
 def create_session() -> tuple[Response, int]:
     c = chat_container()
     c.rate_limiter.check("chat_session_issue_ip", _ip())
-    raw = request.args.get("key") or (request.get_json(silent=True) or {}).get("key") or ""
     signer = signer_for(c.secret_key)
-    key = signer.read_key(str(raw))
+    key = signer.read_key(_widget_key_param())
     origin = check_origin(request.headers.get("Origin"), key.origins, required=True)
     token, session = signer.issue_session(
         key, origin=normalize_origin(origin or ""), session_id=c.ids.new_id("ws"), now=c.clock.now()
@@ -145,10 +150,7 @@ def post_message() -> Response:
 def decide_consent(consent_id: str) -> Response:
     c = chat_container()
     session = _owner_session(c)
-    body = _json_body()
-    approve = body.get("approve") if isinstance(body, dict) else None
-    if not isinstance(approve, bool):
-        raise MalformedRequest('Send {"approve": true} or {"approve": false}.')
+    approve = parse_decision(_json_body())
     decision = DecideConsent(
         consent_id=consent_id,
         owner_id=session.owner_id,

@@ -228,3 +228,22 @@ def test_rate_limit_per_owner_spans_sessions(tmp_path: Path) -> None:
     ]
     assert codes == [200, 200, 429]
     container.close()
+
+
+def test_session_key_from_body_and_junk_bodies(http: httpx.Client, container: ChatTestContainer) -> None:
+    ok = http.post("/v1/chat/sessions", json={"key": _key(container)}, headers={"Origin": SHOP})
+    assert ok.status_code == 201
+    junk = http.post("/v1/chat/sessions", json=["not", "an", "object"], headers={"Origin": SHOP})
+    assert junk.status_code == 401 and junk.headers["content-type"] == "application/problem+json"
+
+
+def test_a_logged_in_session_cannot_decide_another_owners_consent(
+    http: httpx.Client, container: ChatTestContainer
+) -> None:
+    token = _session(http, _key(container))["token"]
+    _say(http, token, "set up my WooCommerce store")
+    consent_id = _say(http, token, "shop.example.com")["consent"]["consent_id"]
+    other = SIGNER.issue_key(owner_id="own_other", origins=(SHOP,), person_id="p2", now=container.fake_clock.now())
+    intruder = _session(http, other)["token"]
+    resp = http.post(f"/v1/chat/consents/{consent_id}", json={"approve": True}, headers=_auth(intruder))
+    assert resp.status_code == 404 and container.services.queue.enqueued == []

@@ -133,3 +133,26 @@ def test_origins_are_normalized_and_snippet_is_one_escaped_tag() -> None:
         normalize_origin("javascript:alert(1)")
     tag = snippet(public_url="https://gw.example/", key='owk1.a"b')
     assert tag == '<script src="https://gw.example/v1/chat/widget.js" data-key="owk1.a&quot;b" async></script>'
+
+
+@pytest.mark.parametrize("payload", [None, {}, {"approve": "yes"}, {"approve": 1}, {"approve": True, "x": 1}, [True]])
+def test_malformed_decisions_are_refused(payload: object) -> None:
+    from chat.widget import parse_decision
+
+    with pytest.raises(MalformedRequest):
+        parse_decision(payload)
+
+
+def test_decisions_parse() -> None:
+    from chat.widget import parse_decision
+
+    assert parse_decision({"approve": True}) is True and parse_decision({"approve": False}) is False
+
+
+def test_yes_no_question_offers_yes_and_no_buttons() -> None:
+    body = render(
+        Reply(
+            text="Shall I go ahead?", response_type=ResponseType.QUESTION, confirm_intent=True, end_conversation=False
+        )
+    )
+    assert body["suggestions"] == ["Yes", "No"] and body["expects_answer"] is True
