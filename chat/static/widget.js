@@ -113,10 +113,10 @@
     return b;
   }
 
-  function showSuggestions(items) {
+  function showSuggestions(items, answers) {
     suggest.textContent = "";
     (items || []).forEach(function (s) {
-      var btn = el("button", {"type": "button", "class": "omniops-chip"}, "Try: " + s);
+      var btn = el("button", {"type": "button", "class": "omniops-chip"}, (answers ? "" : "Try: ") + s);
       btn.addEventListener("click", function () { send(s); });
       suggest.appendChild(btn);
     });
@@ -146,7 +146,7 @@
     bubble("bot", reply.text, reply.type === "error" ? "omniops-error" : "");
     if (reply.consent) { consentCard(reply.consent); }
     if (reply.run_id) { progressFor(reply.run_id); if (session && session.logged_in) { startEvents(); } }
-    showSuggestions(reply.suggestions);
+    showSuggestions(reply.suggestions, reply.type === "question");
   }
 
   function consentCard(c) {
