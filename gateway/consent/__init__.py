@@ -1,0 +1,1 @@
+"""Consent requests: the SQL store, the consent-link pages and the owner API for standing grants."""
