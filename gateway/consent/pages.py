@@ -191,8 +191,9 @@ def request_page(c: ConsentContainer, record: ConsentRecord, raw_token: str) -> 
 
 
 def _visible_params(record: ConsentRecord) -> Sequence[tuple[str, str]]:
-    items = sorted(record.params.items())
-    return [(k.replace("_", " ").capitalize(), _text(v)) for k, v in items if v not in (None, "")]
+    shown = {"service": record.declaration.service}  # already on the page as the service's name
+    items = sorted((k, v) for k, v in record.params.items() if v not in (None, "") and shown.get(k) != v)
+    return [(k.replace("_", " ").capitalize(), _text(v)) for k, v in items]
 
 
 def _text(value: Any) -> str:

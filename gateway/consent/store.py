@@ -52,6 +52,14 @@ def standing_duration(duration: str) -> timedelta | None:
     return timedelta(days=int(match.group(1)) * _UNIT_DAYS[match.group(2).lower()])
 
 
+def build_consent_store(
+    engine: Engine, *, clock: Clock, ids: Ids, secret_key: str, grant_ttl_seconds: int = DEFAULT_GRANT_TTL_SECONDS
+) -> SqlConsentStore:
+    """The composition root's one call: the store with an SMS-code pepper derived from the app secret."""
+    pepper = hashlib.sha256(b"omniops-consent-code:" + secret_key.encode()).digest()
+    return SqlConsentStore(engine, clock, ids, code_pepper=pepper, grant_ttl_seconds=grant_ttl_seconds)
+
+
 class SqlConsentStore:
     """Consent requests, their one-time link tokens and SMS codes, decisions, and standing grants."""
 

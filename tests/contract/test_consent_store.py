@@ -16,7 +16,13 @@ from core.consent import params_hash
 from core.errors import Conflict, ConsentError, NotFound, RateLimited
 from core.ports import ConsentDeclaration, ConsentStatus, IssuedConsent
 from gateway.consent.schema import SCHEMA, consent_requests
-from gateway.consent.store import SqlConsentStore, looks_like_token, standing_duration, token_hash
+from gateway.consent.store import (
+    SqlConsentStore,
+    build_consent_store,
+    looks_like_token,
+    standing_duration,
+    token_hash,
+)
 from gateway.db import create_schema
 from gateway.system import RandomIds
 from tests.fakes import DECL, FakeClock
@@ -370,3 +376,13 @@ def test_standing_duration_parsing() -> None:
     assert standing_duration("2 weeks") == timedelta(days=14)
     assert standing_duration("1 year") == timedelta(days=365)
     assert standing_duration("forever-ish") is None
+
+
+def test_sms_codes_are_peppered_with_the_app_secret(engine: Engine, clock: FakeClock) -> None:
+    create_schema(engine, [SCHEMA])
+    mine = build_consent_store(engine, clock=clock, ids=RandomIds(), secret_key="secret-one")
+    stolen_db = build_consent_store(engine, clock=clock, ids=RandomIds(), secret_key="secret-two")
+    issued = issue(mine, clock)
+    with pytest.raises(NotFound):  # the same rows, the right code, but without the pepper it matches nothing
+        stolen_db.decide_by_code("own_1", issued.sms_code, evidence={})
+    assert mine.decide_by_code("own_1", issued.sms_code, evidence={}).id == issued.record.id

@@ -38,6 +38,7 @@ from tests.fakes import (
     FakeAudit,
     FakeClock,
     FakeConversations,
+    FakeIds,
     FakeJournal,
     FakeNotifier,
     FakeOwners,
@@ -123,7 +124,7 @@ def build_world(engine: Engine, tmp_path: Path, *, public_url: str | None = None
     base_url = public_url or f"http://127.0.0.1:{server.server_port}"
     clock, ids = FakeClock(), RandomIds()
     store = SqlConsentStore(engine, clock, ids, code_pepper=b"test-pepper")
-    audit, journal, queue, notifier = FakeAudit(), FakeJournal(clock, ids), FakeQueue(), FakeNotifier()
+    audit, journal, queue, notifier = FakeAudit(), FakeJournal(clock, FakeIds()), FakeQueue(), FakeNotifier()
     recipes = {
         "setup_integration:woocommerce": RecipeInfo(
             name="woocommerce_setup", declaration=DECL, required=("store_url",)
