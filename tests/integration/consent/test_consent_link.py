@@ -62,6 +62,8 @@ def test_page_shows_what_will_happen_and_sends_security_headers(world: World) ->
     ):
         assert text in page, text
     assert '<meta name="viewport"' in page and "<script" not in page
+    assert link.rsplit("/", 1)[1] not in page  # the form posts to its own URL; the token is not echoed
+    assert world.actions("consent.viewed")[-1].detail["likely_bot"] is False
     csp = resp.headers["Content-Security-Policy"]
     assert "script-src" not in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
     assert "frame-ancestors 'none'" in csp and "style-src 'nonce-" in csp
