@@ -101,6 +101,8 @@ class ConsentRecord(Record):
     created_at: datetime
     expires_at: datetime
     decided_at: datetime | None = None
+    grant_expires_at: datetime | None = None  # an approved grant's end; None while pending, or "until revoked"
+    revoked_at: datetime | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)  # channel, ip, user agent, code used
 
 
