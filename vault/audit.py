@@ -1,0 +1,413 @@
+"""Append-only, tamper-evident audit log in the same database (reference/security.md §3.2).
+
+Each row stores the non-personal fields as canonical JSON (``body``), the personal ones (IP address, user agent)
+as an AEAD ciphertext under the owner's keyset (``pii``), and the owner as a keyed HMAC (``owner_ref``). Rows are
+chained::
+
+    mac_n = HMAC-SHA256(chain_key, JSON[seq, ts, event_id, owner_ref, action, phase,
+                                        SHA-256(body), SHA-256(pii), mac_{n-1}])
+
+over the *stored bytes*, so crypto-shredding an owner (their keyset is destroyed, ``pii`` becomes noise) leaves
+the chain verifiable. Appends serialize on the ``audit_head`` lock row (``SELECT … FOR UPDATE`` on PostgreSQL;
+SQLite's ``BEGIN IMMEDIATE`` from ``gateway.db.make_engine``). Every ``checkpoint_every`` rows or
+``checkpoint_interval_seconds`` a checkpoint ``(seq, head mac, time, previous signature)`` is signed with
+Ed25519 and can be exported; only an exported checkpoint catches a truncated tail (§3.1). The chain and signing
+keys are stored wrapped under the root key, so a database thief can neither re-chain nor re-sign.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from core.ports import AuditEntry
+from vault import crypto
+from vault.keyring import SYSTEM_OWNER, KeyRing, KeysetDestroyed, random_key
+from vault.schema import audit_checkpoints, audit_events, audit_head
+
+GENESIS = "0" * 64
+CHAIN_KEY = "audit_chain_hmac"
+REF_KEY = "audit_owner_ref"
+SIGNING_KEY = "audit_signing_ed25519"
+EXPORT_FORMAT = "omniops-audit-checkpoints/1"
+_PERSONAL = ("owner_id", "ip_address", "user_agent")
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON: sorted keys, no whitespace, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _sha(data: bytes | None) -> str:
+    return "" if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _ts(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _new_signing_key() -> tuple[bytes, bytes]:
+    key = Ed25519PrivateKey.generate()
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    return raw, key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _public_raw(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id_of(public: bytes) -> str:
+    """Short stable id of an Ed25519 public key."""
+    return hashlib.sha256(public).hexdigest()[:16]
+
+
+def row_mac(chain_key: bytes, row: Mapping[Any, Any], prev_mac: str) -> str:
+    """The chain MAC of one stored row given the previous row's MAC."""
+    pii = row["pii"]
+    material = [
+        int(row["seq"]),
+        row["ts"],
+        row["event_id"],
+        row["owner_ref"] or "",
+        row["action"],
+        row["phase"],
+        _sha(row["body"].encode()),
+        _sha(None if pii is None else bytes(pii)),
+        prev_mac,
+    ]
+    return hmac.new(chain_key, canonical(material).encode(), hashlib.sha256).hexdigest()
+
+
+def checkpoint_message(seq: int, head_mac: str, ts: str, prev_signature: str) -> bytes:
+    """The bytes an audit checkpoint signature covers."""
+    return canonical({"v": 1, "seq": seq, "head_mac": head_mac, "ts": ts, "prev_signature": prev_signature}).encode()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    seq: int
+    head_mac: str
+    ts: str
+    prev_signature: str
+    key_id: str
+    signature: str
+
+
+class SqlAuditLog:
+    """`core.ports.AuditLog` on SQLAlchemy Core (SQLite or PostgreSQL)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        keyring: KeyRing,
+        checkpoint_every: int = 1000,
+        checkpoint_interval_seconds: float = 3600.0,
+    ) -> None:
+        if checkpoint_every < 1:
+            raise ValueError("checkpoint_every must be >= 1")
+        self.engine = engine
+        self.keyring = keyring
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval = dt.timedelta(seconds=checkpoint_interval_seconds)
+        self._head_ready = False
+
+    def __repr__(self) -> str:
+        return f"SqlAuditLog(engine={self.engine.url!r}, checkpoint_every={self.checkpoint_every})"
+
+    # ------------------------------------------------------------------ keys
+    def _chain_key(self) -> bytes:
+        return self.keyring.system_key(CHAIN_KEY, make=random_key)
+
+    def _signer(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(self.keyring.system_key(SIGNING_KEY, make=_new_signing_key))
+
+    def owner_ref(self, owner_id: str) -> str:
+        """Keyed HMAC of an owner id: how audit rows name an owner without storing the id."""
+        key = self.keyring.system_key(REF_KEY, make=random_key)
+        return hmac.new(key, owner_id.encode(), hashlib.sha256).hexdigest()
+
+    # ------------------------------------------------------------------ append
+    def _ensure_head(self) -> None:
+        if self._head_ready:
+            return
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(sa.select(audit_head.c.id).where(audit_head.c.id == 1)).first() is None:
+                    conn.execute(
+                        audit_head.insert().values(
+                            id=1, seq=0, mac=GENESIS, checkpoint_seq=0, checkpoint_at=_ts(self.keyring.now())
+                        )
+                    )
+        except IntegrityError:
+            pass  # created concurrently
+        self._head_ready = True
+
+    def append(self, entry: AuditEntry) -> int:
+        """Append one entry; returns its sequence number. Raises if it could not be stored (fail closed)."""
+        chain_key = self._chain_key()
+        self._signer()  # make sure the signing key exists before taking the lock
+        self._ensure_head()
+        event_id = secrets.token_hex(16)
+        owner_ref = self.owner_ref(entry.owner_id) if entry.owner_id else None
+        pii: bytes | None = None
+        if entry.ip_address is not None or entry.user_agent is not None:
+            key_owner = entry.owner_id or SYSTEM_OWNER
+            plain = canonical({"ip_address": entry.ip_address, "user_agent": entry.user_agent}).encode()
+            aead = self.keyring.owner_aead(key_owner, create=True)
+            pii = aead.encrypt(plain, crypto.audit_pii_ad(key_owner, event_id))
+        body = canonical(entry.model_dump(mode="json", exclude=set(_PERSONAL)))
+        with self.engine.begin() as conn:
+            head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+            now = self.keyring.now()
+            row: dict[str, Any] = {
+                "seq": head.seq + 1,
+                "event_id": event_id,
+                "ts": _ts(now),
+                "owner_ref": owner_ref,
+                "action": entry.action,
+                "phase": entry.phase,
+                "body": body,
+                "pii": pii,
+                "prev_mac": head.mac,
+            }
+            row["mac"] = row_mac(chain_key, row, head.mac)
+            conn.execute(audit_events.insert().values(**row))
+            values: dict[str, Any] = {"seq": row["seq"], "mac": row["mac"]}
+            due = (
+                row["seq"] - head.checkpoint_seq >= self.checkpoint_every
+                or now - dt.datetime.fromisoformat(head.checkpoint_at) >= self.checkpoint_interval
+            )
+            if due:
+                self._sign(conn, row["seq"], row["mac"], row["ts"])
+                values.update(checkpoint_seq=row["seq"], checkpoint_at=row["ts"])
+            conn.execute(audit_head.update().where(audit_head.c.id == 1).values(**values))
+            return int(row["seq"])
+
+    # ------------------------------------------------------------------ checkpoints
+    def _sign(self, conn: Connection, seq: int, head_mac: str, ts: str) -> Checkpoint:
+        prev = conn.execute(
+            sa.select(audit_checkpoints.c.signature).order_by(audit_checkpoints.c.seq.desc()).limit(1)
+        ).scalar()
+        prev_sig = prev or ""
+        signer = self._signer()
+        signature = _b64(signer.sign(checkpoint_message(seq, head_mac, ts, prev_sig)))
+        cp = Checkpoint(seq, head_mac, ts, prev_sig, key_id_of(_public_raw(signer)), signature)
+        conn.execute(audit_checkpoints.insert().values(**asdict(cp)))
+        return cp
+
+    def checkpoint(self, *, force: bool = True) -> Checkpoint | None:
+        """Sign the current head now (``force``) or only if the interval has passed; None if nothing new."""
+        self._signer()
+        self._ensure_head()
+        with self.engine.begin() as conn:
+            head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+            now = self.keyring.now()
+            if head.seq == head.checkpoint_seq and head.seq > 0:
+                return None
+            if head.seq == 0:
+                return None
+            if not force and now - dt.datetime.fromisoformat(head.checkpoint_at) < self.checkpoint_interval:
+                return None
+            cp = self._sign(conn, int(head.seq), head.mac, _ts(now))
+            conn.execute(
+                audit_head.update().where(audit_head.c.id == 1).values(checkpoint_seq=head.seq, checkpoint_at=cp.ts)
+            )
+            return cp
+
+    def maybe_checkpoint(self) -> Checkpoint | None:
+        """For the worker's periodic tick: sign the head if rows arrived and the interval has passed."""
+        return self.checkpoint(force=False)
+
+    def export_checkpoints(self) -> dict[str, Any]:
+        """Every signed checkpoint plus the public key, as JSON-able data to store outside the database."""
+        public = _public_raw(self._signer())
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(audit_checkpoints).order_by(audit_checkpoints.c.seq)).mappings().all()
+        return {
+            "format": EXPORT_FORMAT,
+            "algorithm": "Ed25519",
+            "public_key": _b64(public),
+            "key_id": key_id_of(public),
+            "exported_at": _ts(self.keyring.now()),
+            "checkpoints": [dict(r) for r in rows],
+        }
+
+    # ------------------------------------------------------------------ reading
+    def rows_for_owner(self, owner_id: str) -> list[dict[str, Any]]:
+        """The owner's audit rows, personal fields decrypted when their keyset still exists."""
+        ref = self.owner_ref(owner_id)
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(audit_events).where(audit_events.c.owner_ref == ref).order_by(audit_events.c.seq)
+                )
+                .mappings()
+                .all()
+            )
+        try:
+            aead = self.keyring.owner_aead(owner_id, create=False) if any(r["pii"] for r in rows) else None
+        except KeysetDestroyed:
+            aead = None
+        out = []
+        for r in rows:
+            item: dict[str, Any] = {"seq": r["seq"], "ts": r["ts"], **json.loads(r["body"])}
+            if r["pii"] is not None:
+                item["personal"] = _open_pii(aead, bytes(r["pii"]), owner_id, r["event_id"])
+            out.append(item)
+        return out
+
+
+def _open_pii(aead: Any, blob: bytes, owner_id: str, event_id: str) -> dict[str, Any] | str:
+    if aead is None:
+        return "erased"
+    try:
+        value: dict[str, Any] = json.loads(aead.decrypt(blob, crypto.audit_pii_ad(owner_id, event_id)))
+    except crypto.CryptoError:
+        return "undecryptable"
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- verify
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    rows: int
+    checkpoints: int
+    head_seq: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    def summary(self) -> str:
+        """One human line."""
+        if self.ok:
+            return f"audit log OK: {self.rows} rows chained, {self.checkpoints} signed checkpoints verified"
+        where = f" at row {self.first_bad_seq}" if self.first_bad_seq is not None else ""
+        return f"audit log TAMPERED{where}: {self.problem}"
+
+
+class _Bad(Exception):
+    def __init__(self, seq: int | None, problem: str) -> None:
+        super().__init__(problem)
+        self.seq, self.problem = seq, problem
+
+
+def _check_signature(public: Ed25519PublicKey, cp: Mapping[Any, Any]) -> None:
+    msg = checkpoint_message(int(cp["seq"]), cp["head_mac"], cp["ts"], cp["prev_signature"])
+    try:
+        public.verify(base64.b64decode(cp["signature"]), msg)
+    except (InvalidSignature, ValueError) as err:
+        raise _Bad(int(cp["seq"]), f"checkpoint at seq {cp['seq']} has an invalid signature") from err
+
+
+def verify(
+    engine: Engine, keyring: KeyRing, *, exported: Mapping[str, Any] | None = None, batch: int = 2000
+) -> VerifyResult:
+    """Check the whole chain, the head, every stored checkpoint and (if given) an exported checkpoint file.
+
+    Reports the first bad row: an edited, deleted or reordered row breaks its MAC or the sequence; a truncated
+    tail shows up against a checkpoint that names a row no longer there (stored or, more robustly, exported).
+    """
+    log = SqlAuditLog(engine, keyring=keyring)
+    chain_key = log._chain_key()
+    signer = log._signer()
+    public_raw = _public_raw(signer)
+    macs: dict[int, str] = {}  # chain MACs at the checkpointed rows only
+    rows = cps = last = 0
+    prev = GENESIS
+    try:
+        stored_public = keyring.system_public(SIGNING_KEY)
+        if stored_public is not None and stored_public != public_raw:
+            raise _Bad(None, "stored audit signing public key does not match the root-protected private key")
+        with engine.connect() as conn:
+            # Checkpoints, then the head, then rows up to the head: concurrent appends cannot look like damage.
+            checkpoints = conn.execute(sa.select(audit_checkpoints).order_by(audit_checkpoints.c.seq)).mappings().all()
+            head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1)).first()
+            anchors = {int(c["seq"]) for c in checkpoints}
+            anchors |= {int(c["seq"]) for c in (exported or {}).get("checkpoints", [])}
+            limit = audit_events.c.seq <= head.seq if head is not None else sa.true()
+            while True:
+                chunk = (
+                    conn.execute(
+                        sa.select(audit_events)
+                        .where(audit_events.c.seq > last, limit)
+                        .order_by(audit_events.c.seq)
+                        .limit(batch)
+                    )
+                    .mappings()
+                    .all()
+                )
+                if not chunk:
+                    break
+                for r in chunk:
+                    expected = last + 1
+                    if r["seq"] != expected:
+                        raise _Bad(expected, f"row {expected} is missing (deleted or renumbered)")
+                    if r["prev_mac"] != prev:
+                        raise _Bad(expected, f"row {expected} does not link to row {expected - 1}")
+                    if not hmac.compare_digest(row_mac(chain_key, r, prev), r["mac"]):
+                        raise _Bad(expected, f"row {expected} was altered (MAC mismatch)")
+                    prev = r["mac"]
+                    last = expected
+                    rows += 1
+                    if last in anchors:
+                        macs[last] = prev
+        if head is None and rows:
+            raise _Bad(None, "the chain head row is missing")
+        if head is not None and (head.seq != last or (last and head.mac != prev)):
+            raise _Bad(last + 1, f"log truncated: the chain head says {head.seq} rows but {last} rows chain")
+        public = Ed25519PublicKey.from_public_bytes(public_raw)
+        prev_sig = ""
+        for cp in checkpoints:
+            _check_signature(public, cp)
+            if cp["prev_signature"] != prev_sig:
+                raise _Bad(int(cp["seq"]), f"checkpoint at seq {cp['seq']} does not link to the previous one")
+            _check_anchor(cp, macs, last, "signed checkpoint")
+            prev_sig = cp["signature"]
+            cps += 1
+        if exported is not None:
+            cps += _check_exported(exported, macs, last)
+    except _Bad as bad:
+        return VerifyResult(False, rows, cps, last, bad.seq, bad.problem)
+    return VerifyResult(True, rows, cps, last)
+
+
+def _check_anchor(cp: Mapping[Any, Any], macs: Mapping[int, str], last: int, what: str) -> None:
+    seq = int(cp["seq"])
+    if seq > last:
+        raise _Bad(last + 1, f"log truncated: {what} covers {seq} rows but only {last} remain")
+    if macs.get(seq) != cp["head_mac"]:
+        raise _Bad(seq, f"row {seq} differs from the {what}")
+
+
+def _check_exported(exported: Mapping[str, Any], macs: Mapping[int, str], last: int) -> int:
+    if exported.get("format") != EXPORT_FORMAT:
+        raise _Bad(None, "exported checkpoint file has an unknown format")
+    try:
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(exported["public_key"]))
+    except (KeyError, ValueError) as err:
+        raise _Bad(None, "exported checkpoint file has no valid public key") from err
+    count = 0
+    for cp in exported.get("checkpoints", []):
+        _check_signature(public, cp)
+        _check_anchor(cp, macs, last, "exported checkpoint")
+        count += 1
+    return count
