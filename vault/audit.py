@@ -129,6 +129,7 @@ class SqlAuditLog:
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval = dt.timedelta(seconds=checkpoint_interval_seconds)
         self._head_ready = False
+        self._signing_key: Ed25519PrivateKey | None = None
 
     def __repr__(self) -> str:
         return f"SqlAuditLog(engine={self.engine.url!r}, checkpoint_every={self.checkpoint_every})"
@@ -138,7 +139,10 @@ class SqlAuditLog:
         return self.keyring.system_key(CHAIN_KEY, make=random_key)
 
     def _signer(self) -> Ed25519PrivateKey:
-        return Ed25519PrivateKey.from_private_bytes(self.keyring.system_key(SIGNING_KEY, make=_new_signing_key))
+        if self._signing_key is None:
+            raw = self.keyring.system_key(SIGNING_KEY, make=_new_signing_key)
+            self._signing_key = Ed25519PrivateKey.from_private_bytes(raw)
+        return self._signing_key
 
     def owner_ref(self, owner_id: str) -> str:
         """Keyed HMAC of an owner id: how audit rows name an owner without storing the id."""

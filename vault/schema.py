@@ -149,4 +149,4 @@ def install(engine: Engine) -> None:
     statements = _sqlite_statements() if engine.dialect.name == "sqlite" else _postgres_statements()
     with engine.begin() as conn:
         for stmt in statements:
-            conn.exec_driver_sql(stmt)
+            conn.execute(sa.text(stmt))
