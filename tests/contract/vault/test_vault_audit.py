@@ -30,7 +30,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def entry(i: int, owner: str | None = "own_a", **kw: Any) -> AuditEntry:
-    return AuditEntry(owner_id=owner, action="command.handled", agent="channel:sms", success=True, detail={"i": i}, **kw)
+    return AuditEntry(
+        owner_id=owner, action="command.handled", agent="channel:sms", success=True, detail={"i": i}, **kw
+    )
 
 
 def fill(services: VaultServices, n: int, **kw: Any) -> list[int]:
@@ -233,7 +235,9 @@ for i in range(int(n)):
 """
 
 
-def test_concurrent_appends_from_processes_keep_the_chain(services: VaultServices, engine: Engine, tmp_path: Path) -> None:
+def test_concurrent_appends_from_processes_keep_the_chain(
+    services: VaultServices, engine: Engine, tmp_path: Path
+) -> None:
     services.audit.append(entry(0))  # create the keys and head before the children race
     search_path = ""
     if engine.dialect.name == "postgresql":

@@ -33,7 +33,9 @@ def _ciphertext(engine: Engine, cid: str) -> bytes:
 
 def _audit_bodies(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        return [json.loads(b) for b in conn.execute(sa.select(audit_events.c.body).order_by(audit_events.c.seq)).scalars()]
+        return [
+            json.loads(b) for b in conn.execute(sa.select(audit_events.c.body).order_by(audit_events.c.seq)).scalars()
+        ]
 
 
 def test_put_get_list_roundtrip_and_implements_vault_port(services: VaultServices) -> None:
@@ -103,7 +105,9 @@ def test_ciphertext_moved_to_another_row_does_not_decrypt(services: VaultService
     assert services.vault.get(victim.id, owner_id="own_a", run_id=None, step_id=None).reveal() == STRIPE
 
 
-def test_database_alone_does_not_decrypt_without_the_root_key(build: Any, services: VaultServices, tmp_path: Path) -> None:
+def test_database_alone_does_not_decrypt_without_the_root_key(
+    build: Any, services: VaultServices, tmp_path: Path
+) -> None:
     services.vault.put("own_a", "woocommerce", "shop", WOO)
     with services.engine.connect() as conn:
         blob = conn.execute(sa.select(owner_keys.c.keyset)).scalar_one()
@@ -144,20 +148,27 @@ def test_rotation_keeps_old_data_readable(services: VaultServices, build: Any) -
         assert services.vault.get(meta.id, owner_id=f"own_{i}", run_id=None, step_id=None).reveal() == {**WOO, "n": i}
     # Data encrypted under the pre-rotation key still opens (old keys stay in the keyset).
     aead = services.keyring.owner_aead("own_0", create=False)
-    assert json.loads(aead.decrypt(old_ciphertext, crypto.credential_ad("own_0", "woocommerce", before[0].id)))["n"] == 0
+    assert (
+        json.loads(aead.decrypt(old_ciphertext, crypto.credential_ad("own_0", "woocommerce", before[0].id)))["n"] == 0
+    )
     # A fresh process (new root key object, new cache) reads everything too.
     fresh = build()
     assert fresh.vault.get(after.id, owner_id="own_0", run_id=None, step_id=None).reveal() == STRIPE
     assert fresh.vault.get(before[2].id, owner_id="own_2", run_id=None, step_id=None).reveal()["n"] == 2
 
 
-def test_another_process_reloads_the_root_key_after_rotation(services: VaultServices, tmp_path: Path, engine: Engine) -> None:
+def test_another_process_reloads_the_root_key_after_rotation(
+    services: VaultServices, tmp_path: Path, engine: Engine
+) -> None:
     meta = services.vault.put("own_a", "woocommerce", "shop", WOO)
     other = KeyRing(engine, crypto.RootKey.load(tmp_path / "root-key.json"))  # loaded before the rotation
     services.vault.rotate()
-    assert other.owner_aead("own_a", create=False).decrypt(
-        _ciphertext(engine, meta.id), crypto.credential_ad("own_a", "woocommerce", meta.id)
-    ) == json.dumps(WOO, sort_keys=True).encode()
+    assert (
+        other.owner_aead("own_a", create=False).decrypt(
+            _ciphertext(engine, meta.id), crypto.credential_ad("own_a", "woocommerce", meta.id)
+        )
+        == json.dumps(WOO, sort_keys=True).encode()
+    )
 
 
 def test_1000_reads_during_rotation_all_succeed(services: VaultServices) -> None:
@@ -219,7 +230,15 @@ def test_secrets_never_in_repr_str_logs_or_errors(services: VaultServices, caplo
     meta = services.vault.put("own_a", "woocommerce", "shop", WOO)
     secret = services.vault.get(meta.id, owner_id="own_a", run_id="run_1", step_id="s")
     services.vault.rotate()
-    shown = [repr(secret), str(secret), f"{secret}", repr(meta), str(meta), repr(services.vault), repr(services.keyring)]
+    shown = [
+        repr(secret),
+        str(secret),
+        f"{secret}",
+        repr(meta),
+        str(meta),
+        repr(services.vault),
+        repr(services.keyring),
+    ]
     with services.engine.begin() as conn:
         conn.execute(credentials.update().where(credentials.c.id == meta.id).values(ciphertext=b"\x01garbage"))
     with pytest.raises(CredentialUnreadable) as err:
