@@ -44,7 +44,12 @@ CHAIN_KEY = "audit_chain_hmac"
 REF_KEY = "audit_owner_ref"
 SIGNING_KEY = "audit_signing_ed25519"
 EXPORT_FORMAT = "omniops-audit-checkpoints/1"
-_PERSONAL = ("owner_id", "ip_address", "user_agent")
+_PERSONAL = {"owner_id", "ip_address", "user_agent"}
+
+# Hot-path statements, built once (SQLAlchemy statement construction costs more than the SQL itself here).
+_LOCK_HEAD = sa.select(audit_head).where(audit_head.c.id == 1).with_for_update()
+_INSERT_EVENT = audit_events.insert()
+_UPDATE_HEAD = audit_head.update().where(audit_head.c.id == 1)
 
 
 def canonical(value: Any) -> str:
@@ -178,9 +183,9 @@ class SqlAuditLog:
             plain = canonical({"ip_address": entry.ip_address, "user_agent": entry.user_agent}).encode()
             aead = self.keyring.owner_aead(key_owner, create=True)
             pii = aead.encrypt(plain, crypto.audit_pii_ad(key_owner, event_id))
-        body = canonical(entry.model_dump(mode="json", exclude=set(_PERSONAL)))
+        body = canonical(entry.model_dump(mode="json", exclude=_PERSONAL))
         with self.engine.begin() as conn:
-            head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+            head = conn.execute(_LOCK_HEAD).one()
             now = self.keyring.now()
             row: dict[str, Any] = {
                 "seq": head.seq + 1,
@@ -194,7 +199,7 @@ class SqlAuditLog:
                 "prev_mac": head.mac,
             }
             row["mac"] = row_mac(chain_key, row, head.mac)
-            conn.execute(audit_events.insert().values(**row))
+            conn.execute(_INSERT_EVENT, row)
             values: dict[str, Any] = {"seq": row["seq"], "mac": row["mac"]}
             due = (
                 row["seq"] - head.checkpoint_seq >= self.checkpoint_every
@@ -203,7 +208,7 @@ class SqlAuditLog:
             if due:
                 self._sign(conn, row["seq"], row["mac"], row["ts"])
                 values.update(checkpoint_seq=row["seq"], checkpoint_at=row["ts"])
-            conn.execute(audit_head.update().where(audit_head.c.id == 1).values(**values))
+            conn.execute(_UPDATE_HEAD.values(**values))
             return int(row["seq"])
 
     # ------------------------------------------------------------------ checkpoints

@@ -30,6 +30,21 @@ log = logging.getLogger(__name__)
 DEFAULT_ROTATION_DAYS = 90
 
 
+# The hot path's statement, built once: the credential row together with its owner's wrapped keyset.
+_GET_QUERY = (
+    sa.select(
+        credentials.c.owner_id,
+        credentials.c.service,
+        credentials.c.ciphertext,
+        credentials.c.revoked_at,
+        owner_keys.c.revision,
+        owner_keys.c.keyset,
+    )
+    .select_from(credentials.outerjoin(owner_keys, owner_keys.c.owner_id == credentials.c.owner_id))
+    .where(credentials.c.id == sa.bindparam("cid"), credentials.c.owner_id == sa.bindparam("owner"))
+)
+
+
 class CredentialRevoked(Forbidden):
     code, title = "credential_revoked", "Credential revoked"
 
@@ -157,20 +172,8 @@ class CredentialVault:
     ) -> Secret:
         """Decrypt one credential for ``owner_id``; every call is audited with the run and step that asked."""
         detail = {"step_id": step_id}
-        query = (
-            sa.select(
-                credentials.c.owner_id,
-                credentials.c.service,
-                credentials.c.ciphertext,
-                credentials.c.revoked_at,
-                owner_keys.c.revision,
-                owner_keys.c.keyset,
-            )
-            .select_from(credentials.outerjoin(owner_keys, owner_keys.c.owner_id == credentials.c.owner_id))
-            .where(credentials.c.id == credential_id, credentials.c.owner_id == owner_id)
-        )
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_GET_QUERY, {"cid": credential_id, "owner": owner_id}).first()
         if row is None or row.ciphertext is None:
             self._audit(owner_id, "credential.accessed", agent, False, credential_id, detail, run_id, "not found")
             raise NotFound("No such credential")

@@ -58,6 +58,12 @@ class KeyRing:
     # ------------------------------------------------------------------ root versions
     def register_root(self) -> None:
         """Record the file's primary root key as a version; refuse a file that matches nothing stored."""
+        try:
+            self._register_root()
+        except IntegrityError:  # another process registered a version at the same moment: check again
+            self._register_root()
+
+    def _register_root(self) -> None:
         with self.engine.begin() as conn:
             rows = conn.execute(sa.select(root_keys.c.key_id, root_keys.c.version)).all()
             known = {r.key_id for r in rows}

@@ -122,8 +122,9 @@ def _sqlite_statements() -> list[str]:
 
 def _postgres_statements() -> list[str]:
     out = [
+        "SELECT pg_advisory_xact_lock(7310420001)",  # serialize installs from gateways starting together
         "CREATE OR REPLACE FUNCTION omniops_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
+        "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
     ]
     for table in APPEND_ONLY_TABLES:
         out += [

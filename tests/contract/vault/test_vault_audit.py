@@ -235,6 +235,7 @@ for i in range(int(n)):
 """
 
 
+@pytest.mark.slow
 def test_concurrent_appends_from_processes_keep_the_chain(
     services: VaultServices, engine: Engine, tmp_path: Path
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.errors import NotFound
+from core.errors import ConfigurationError, NotFound
 from core.ports import Vault
 from vault import crypto
 from vault.credentials import CredentialRevoked, CredentialUnreadable, Secret
@@ -171,6 +171,7 @@ def test_another_process_reloads_the_root_key_after_rotation(
     )
 
 
+@pytest.mark.slow
 def test_1000_reads_during_rotation_all_succeed(services: VaultServices) -> None:
     owners = [f"own_{i}" for i in range(4)]
     creds = [(o, services.vault.put(o, "woocommerce", "shop", {**WOO, "owner": o}).id) for o in owners]
@@ -248,3 +249,11 @@ def test_secrets_never_in_repr_str_logs_or_errors(services: VaultServices, caplo
     for value in WOO.values():
         assert value not in haystack
     assert isinstance(secret, Secret) and secret["consumer_key"] == WOO["consumer_key"]
+
+
+def test_a_root_key_file_that_matches_nothing_stored_is_refused(
+    build: Any, services: VaultServices, tmp_path: Path
+) -> None:
+    services.vault.put("own_a", "woocommerce", "shop", WOO)
+    with pytest.raises(ConfigurationError, match="none of the root keys"):
+        build(root_key_file=tmp_path / "fresh-by-mistake.json")  # e.g. a lost key file regenerated in embedded mode
