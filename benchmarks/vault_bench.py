@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.ports import AuditEntry
 from gateway.db import create_schema, make_engine
 from vault import schema
+from vault.audit_verify import verify
 from vault.services import build_vault
 
 PG_URL = os.environ.get("OMNIOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -153,8 +154,6 @@ def run_backend(name: str, n: int) -> dict[str, float]:
             "append_4": throughput(append, n, 4),
             "insert_4": throughput(raw_insert, n, 4),
         }
-        from vault.audit import verify
-
         result = verify(engine, svc.keyring)
         if not result.ok:
             raise SystemExit(f"audit chain broken after the benchmark on {name}: {result.summary()}")

@@ -11,7 +11,8 @@ over the *stored bytes*, so crypto-shredding an owner (their keyset is destroyed
 the chain verifiable. Appends serialize on the ``audit_head`` lock row (``SELECT … FOR UPDATE`` on PostgreSQL;
 SQLite's ``BEGIN IMMEDIATE`` from ``gateway.db.make_engine``). Every ``checkpoint_every`` rows or
 ``checkpoint_interval_seconds`` a checkpoint ``(seq, head mac, time, previous signature)`` is signed with
-Ed25519 and can be exported; only an exported checkpoint catches a truncated tail (§3.1). The chain and signing
+Ed25519 and can be exported; only an exported checkpoint catches a truncated tail (§3.1); `vault.audit_verify`
+checks all of it. The chain and signing
 keys are stored wrapped under the root key, so a database thief can neither re-chain nor re-sign.
 """
 
@@ -28,9 +29,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -75,7 +75,8 @@ def _new_signing_key() -> tuple[bytes, bytes]:
     return raw, key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def _public_raw(key: Ed25519PrivateKey) -> bytes:
+def public_raw(key: Ed25519PrivateKey) -> bytes:
+    """Raw 32-byte public half of an Ed25519 key."""
     return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -140,10 +141,12 @@ class SqlAuditLog:
         return f"SqlAuditLog(engine={self.engine.url!r}, checkpoint_every={self.checkpoint_every})"
 
     # ------------------------------------------------------------------ keys
-    def _chain_key(self) -> bytes:
+    def chain_key(self) -> bytes:
+        """The HMAC key of the chain (stored wrapped under the root key)."""
         return self.keyring.system_key(CHAIN_KEY, make=random_key)
 
-    def _signer(self) -> Ed25519PrivateKey:
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The Ed25519 checkpoint signing key (stored wrapped under the root key)."""
         if self._signing_key is None:
             raw = self.keyring.system_key(SIGNING_KEY, make=_new_signing_key)
             self._signing_key = Ed25519PrivateKey.from_private_bytes(raw)
@@ -172,8 +175,8 @@ class SqlAuditLog:
 
     def append(self, entry: AuditEntry) -> int:
         """Append one entry; returns its sequence number. Raises if it could not be stored (fail closed)."""
-        chain_key = self._chain_key()
-        self._signer()  # make sure the signing key exists before taking the lock
+        chain_key = self.chain_key()
+        self.signing_key()  # make sure the signing key exists before taking the lock
         self._ensure_head()
         event_id = secrets.token_hex(16)
         owner_ref = self.owner_ref(entry.owner_id) if entry.owner_id else None
@@ -217,15 +220,15 @@ class SqlAuditLog:
             sa.select(audit_checkpoints.c.signature).order_by(audit_checkpoints.c.seq.desc()).limit(1)
         ).scalar()
         prev_sig = prev or ""
-        signer = self._signer()
+        signer = self.signing_key()
         signature = _b64(signer.sign(checkpoint_message(seq, head_mac, ts, prev_sig)))
-        cp = Checkpoint(seq, head_mac, ts, prev_sig, key_id_of(_public_raw(signer)), signature)
+        cp = Checkpoint(seq, head_mac, ts, prev_sig, key_id_of(public_raw(signer)), signature)
         conn.execute(audit_checkpoints.insert().values(**asdict(cp)))
         return cp
 
     def checkpoint(self, *, force: bool = True) -> Checkpoint | None:
         """Sign the current head now (``force``) or only if the interval has passed; None if nothing new."""
-        self._signer()
+        self.signing_key()
         self._ensure_head()
         with self.engine.begin() as conn:
             head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
@@ -248,7 +251,7 @@ class SqlAuditLog:
 
     def export_checkpoints(self) -> dict[str, Any]:
         """Every signed checkpoint plus the public key, as JSON-able data to store outside the database."""
-        public = _public_raw(self._signer())
+        public = public_raw(self.signing_key())
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(audit_checkpoints).order_by(audit_checkpoints.c.seq)).mappings().all()
         return {
@@ -293,130 +296,3 @@ def _open_pii(aead: Any, blob: bytes, owner_id: str, event_id: str) -> dict[str,
     except crypto.CryptoError:
         return "undecryptable"
     return value
-
-
-# ---------------------------------------------------------------------------------------------- verify
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    rows: int
-    checkpoints: int
-    head_seq: int
-    first_bad_seq: int | None = None
-    problem: str | None = None
-
-    def summary(self) -> str:
-        """One human line."""
-        if self.ok:
-            return f"audit log OK: {self.rows} rows chained, {self.checkpoints} signed checkpoints verified"
-        where = f" at row {self.first_bad_seq}" if self.first_bad_seq is not None else ""
-        return f"audit log TAMPERED{where}: {self.problem}"
-
-
-class _Bad(Exception):
-    def __init__(self, seq: int | None, problem: str) -> None:
-        super().__init__(problem)
-        self.seq, self.problem = seq, problem
-
-
-def _check_signature(public: Ed25519PublicKey, cp: Mapping[Any, Any]) -> None:
-    msg = checkpoint_message(int(cp["seq"]), cp["head_mac"], cp["ts"], cp["prev_signature"])
-    try:
-        public.verify(base64.b64decode(cp["signature"]), msg)
-    except (InvalidSignature, ValueError) as err:
-        raise _Bad(int(cp["seq"]), f"checkpoint at seq {cp['seq']} has an invalid signature") from err
-
-
-def verify(
-    engine: Engine, keyring: KeyRing, *, exported: Mapping[str, Any] | None = None, batch: int = 2000
-) -> VerifyResult:
-    """Check the whole chain, the head, every stored checkpoint and (if given) an exported checkpoint file.
-
-    Reports the first bad row: an edited, deleted or reordered row breaks its MAC or the sequence; a truncated
-    tail shows up against a checkpoint that names a row no longer there (stored or, more robustly, exported).
-    """
-    log = SqlAuditLog(engine, keyring=keyring)
-    chain_key = log._chain_key()
-    signer = log._signer()
-    public_raw = _public_raw(signer)
-    macs: dict[int, str] = {}  # chain MACs at the checkpointed rows only
-    rows = cps = last = 0
-    prev = GENESIS
-    try:
-        stored_public = keyring.system_public(SIGNING_KEY)
-        if stored_public is not None and stored_public != public_raw:
-            raise _Bad(None, "stored audit signing public key does not match the root-protected private key")
-        with engine.connect() as conn:
-            # Checkpoints, then the head, then rows up to the head: concurrent appends cannot look like damage.
-            checkpoints = conn.execute(sa.select(audit_checkpoints).order_by(audit_checkpoints.c.seq)).mappings().all()
-            head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1)).first()
-            anchors = {int(c["seq"]) for c in checkpoints}
-            anchors |= {int(c["seq"]) for c in (exported or {}).get("checkpoints", [])}
-            limit = audit_events.c.seq <= head.seq if head is not None else sa.true()
-            while True:
-                chunk = (
-                    conn.execute(
-                        sa.select(audit_events)
-                        .where(audit_events.c.seq > last, limit)
-                        .order_by(audit_events.c.seq)
-                        .limit(batch)
-                    )
-                    .mappings()
-                    .all()
-                )
-                if not chunk:
-                    break
-                for r in chunk:
-                    expected = last + 1
-                    if r["seq"] != expected:
-                        raise _Bad(expected, f"row {expected} is missing (deleted or renumbered)")
-                    if r["prev_mac"] != prev:
-                        raise _Bad(expected, f"row {expected} does not link to row {expected - 1}")
-                    if not hmac.compare_digest(row_mac(chain_key, r, prev), r["mac"]):
-                        raise _Bad(expected, f"row {expected} was altered (MAC mismatch)")
-                    prev = r["mac"]
-                    last = expected
-                    rows += 1
-                    if last in anchors:
-                        macs[last] = prev
-        if head is None and rows:
-            raise _Bad(None, "the chain head row is missing")
-        if head is not None and (head.seq != last or (last and head.mac != prev)):
-            raise _Bad(last + 1, f"log truncated: the chain head says {head.seq} rows but {last} rows chain")
-        public = Ed25519PublicKey.from_public_bytes(public_raw)
-        prev_sig = ""
-        for cp in checkpoints:
-            _check_signature(public, cp)
-            if cp["prev_signature"] != prev_sig:
-                raise _Bad(int(cp["seq"]), f"checkpoint at seq {cp['seq']} does not link to the previous one")
-            _check_anchor(cp, macs, last, "signed checkpoint")
-            prev_sig = cp["signature"]
-            cps += 1
-        if exported is not None:
-            cps += _check_exported(exported, macs, last)
-    except _Bad as bad:
-        return VerifyResult(False, rows, cps, last, bad.seq, bad.problem)
-    return VerifyResult(True, rows, cps, last)
-
-
-def _check_anchor(cp: Mapping[Any, Any], macs: Mapping[int, str], last: int, what: str) -> None:
-    seq = int(cp["seq"])
-    if seq > last:
-        raise _Bad(last + 1, f"log truncated: {what} covers {seq} rows but only {last} remain")
-    if macs.get(seq) != cp["head_mac"]:
-        raise _Bad(seq, f"row {seq} differs from the {what}")
-
-
-def _check_exported(exported: Mapping[str, Any], macs: Mapping[int, str], last: int) -> int:
-    if exported.get("format") != EXPORT_FORMAT:
-        raise _Bad(None, "exported checkpoint file has an unknown format")
-    try:
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(exported["public_key"]))
-    except (KeyError, ValueError) as err:
-        raise _Bad(None, "exported checkpoint file has no valid public key") from err
-    count = 0
-    for cp in exported.get("checkpoints", []):
-        _check_signature(public, cp)
-        _check_anchor(cp, macs, last, "exported checkpoint")
-        count += 1
-    return count

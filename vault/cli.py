@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from vault.audit import verify
+from vault.audit_verify import verify
 from vault.services import VaultServices
 
 

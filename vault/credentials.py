@@ -37,7 +37,6 @@ _GET_QUERY = (
         credentials.c.service,
         credentials.c.ciphertext,
         credentials.c.revoked_at,
-        owner_keys.c.revision,
         owner_keys.c.keyset,
     )
     .select_from(credentials.outerjoin(owner_keys, owner_keys.c.owner_id == credentials.c.owner_id))
@@ -183,7 +182,7 @@ class CredentialVault:
         try:
             if row.keyset is None:
                 raise crypto.CryptoError("owner keyset destroyed")
-            aead = self.keyring.aead_for_row(owner_id, row.revision, row.keyset)
+            aead = self.keyring.aead_for_row(owner_id, row.keyset)
             plain = aead.decrypt(row.ciphertext, crypto.credential_ad(owner_id, row.service, credential_id))
         except crypto.CryptoError:
             self._audit(owner_id, "credential.accessed", agent, False, credential_id, detail, run_id, "undecryptable")

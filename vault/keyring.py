@@ -1,9 +1,10 @@
 """Owner keysets and system keys in the database, wrapped by the root key, cached per process.
 
-`KeyRing` is the one place that turns a wrapped blob into a usable AEAD. The cache is keyed by the row's
-``revision``: a reader that fetched revision *r* together with a ciphertext uses revision *r*'s keyset, which
-always contains the key that ciphertext was made with (keys are only ever added, under a row lock), so reads
-racing a rotation never fail.
+`KeyRing` is the one place that turns a wrapped blob into a usable AEAD. The cache is keyed by the wrapped
+blob itself: a reader that fetched a keyset row together with a ciphertext (one statement, one snapshot) uses
+exactly that keyset, which always contains the key the ciphertext was made with (keys are only ever added, under
+a row lock), so reads racing a rotation never fail — and a keyset destroyed and later re-created for the same
+owner can never be confused with a cached one.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class KeyRing:
         self.root = root
         self.now = now
         self._lock = threading.Lock()
-        self._owners: dict[str, tuple[int, aead.Aead]] = {}
+        self._owners: dict[str, tuple[bytes, aead.Aead]] = {}
         self._system: dict[str, bytes] = {}
 
     def __repr__(self) -> str:
@@ -85,29 +86,26 @@ class KeyRing:
         return [{"version": r.version, "key_id": r.key_id, "created_at": as_utc(r.created_at)} for r in rows]
 
     # ------------------------------------------------------------------ owner keysets
-    def aead_for_row(self, owner_id: str, revision: int, blob: bytes) -> aead.Aead:
-        """The AEAD of an owner keyset row already fetched (cached by revision)."""
+    def aead_for_row(self, owner_id: str, blob: bytes) -> aead.Aead:
+        """The AEAD of an owner keyset row already fetched (cached per wrapped blob)."""
+        blob = bytes(blob)
         cached = self._owners.get(owner_id)
-        if cached is not None and cached[0] == revision:
+        if cached is not None and cached[0] == blob:
             return cached[1]
         prim = crypto.primitive(self.root.unwrap(blob, crypto.keyset_ad(owner_id)))
         with self._lock:
-            current = self._owners.get(owner_id)
-            if current is None or current[0] <= revision:
-                self._owners[owner_id] = (revision, prim)
+            self._owners[owner_id] = (blob, prim)
         return prim
 
     def owner_aead(self, owner_id: str, *, create: bool) -> aead.Aead:
         """The owner's AEAD; with ``create`` a keyset is made on first use, else :class:`KeysetDestroyed`."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(owner_keys.c.revision, owner_keys.c.keyset).where(owner_keys.c.owner_id == owner_id)
-            ).first()
+            row = conn.execute(sa.select(owner_keys.c.keyset).where(owner_keys.c.owner_id == owner_id)).first()
         if row is None:
             if not create:
                 raise KeysetDestroyed(owner_id)
             return self._create_owner(owner_id)
-        return self.aead_for_row(owner_id, row.revision, row.keyset)
+        return self.aead_for_row(owner_id, row.keyset)
 
     def _create_owner(self, owner_id: str) -> aead.Aead:
         handle = crypto.new_keyset()
@@ -127,7 +125,7 @@ class KeyRing:
                 )
         except IntegrityError:  # another thread or process created it first: use theirs
             return self.owner_aead(owner_id, create=False)
-        return self.aead_for_row(owner_id, 1, blob)
+        return self.aead_for_row(owner_id, blob)
 
     def destroy_owner(self, owner_id: str) -> bool:
         """Crypto-shred: delete the owner's wrapped keyset. Returns whether one existed."""

@@ -21,7 +21,8 @@ from sqlalchemy.exc import DBAPIError
 
 from core.ports import AuditEntry
 from vault import schema
-from vault.audit import checkpoint_message, verify
+from vault.audit import checkpoint_message
+from vault.audit_verify import verify
 from vault.cli import register_cli, run_export_checkpoints, run_verify
 from vault.schema import audit_checkpoints, audit_events, audit_head
 from vault.services import VaultServices

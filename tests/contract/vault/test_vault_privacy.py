@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from core.errors import NotFound
 from core.ports import AuditEntry, CredentialMeta
 from vault import crypto
-from vault.audit import verify
+from vault.audit_verify import verify
 from vault.credentials import Secret
 from vault.keyring import KeysetDestroyed
 from vault.privacy import ErasureBlocked
@@ -143,4 +143,14 @@ def test_failed_upstream_revoke_blocks_shredding_unless_forced(services: VaultSe
     )  # nothing shredded
     report = services.privacy.delete_data("own_gone", revokers={"woocommerce": broken}, force=True)
     assert report.revoke_failed == (woo.id,) and report.keyset_destroyed
+    assert verify(services.engine, services.keyring).ok
+
+
+def test_other_process_cache_never_confuses_a_recreated_keyset(services: VaultServices, build: Any) -> None:
+    other = build()  # another gateway/worker process with its own keyset cache
+    old = services.vault.put("own_gone", "woocommerce", "shop", WOO)
+    assert other.vault.get(old.id, owner_id="own_gone", run_id=None, step_id=None).reveal() == WOO  # cached there
+    services.privacy.delete_data("own_gone")
+    new = services.vault.put("own_gone", "woocommerce", "shop again", STRIPE)  # the owner signs up again
+    assert other.vault.get(new.id, owner_id="own_gone", run_id=None, step_id=None).reveal() == STRIPE
     assert verify(services.engine, services.keyring).ok

@@ -8,7 +8,8 @@ import pickle
 import pytest
 
 from vault import crypto
-from vault.audit import GENESIS, VerifyResult, canonical, checkpoint_message, row_mac
+from vault.audit import GENESIS, canonical, checkpoint_message, row_mac
+from vault.audit_verify import VerifyResult
 from vault.credentials import Secret
 
 VALUES = {"consumer_key": "ck_unit_abc", "consumer_secret": "cs_unit_def"}
