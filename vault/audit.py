@@ -24,7 +24,9 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -34,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from core.ports import AuditEntry
+from core.ports import AuditEntry, AuditLog
 from vault import crypto
 from vault.keyring import SYSTEM_OWNER, KeyRing, KeysetDestroyed, random_key
 from vault.schema import audit_checkpoints, audit_events, audit_head
@@ -296,3 +298,47 @@ def _open_pii(aead: Any, blob: bytes, owner_id: str, event_id: str) -> dict[str,
     except crypto.CryptoError:
         return "undecryptable"
     return value
+
+
+class AuditScope:
+    """What the body of :func:`audited` can add to the "finished" entry."""
+
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+        self.credentials: list[str] = []
+        self.detail: dict[str, Any] = {}
+        self.success: bool = True
+
+
+@contextmanager
+def audited(log: AuditLog, entry: AuditEntry) -> Iterator[AuditScope]:
+    """Write ``entry`` as "started" before the action runs and as "finished" after it, with duration, steps,
+    credentials and success (False if the body raised, or if it set ``scope.success = False``).
+
+    Fail closed: if the "started" entry cannot be stored the body never runs (the append's error propagates).
+    """
+    log.append(entry.model_copy(update={"phase": "started", "success": None}))
+    scope = AuditScope()
+    t0 = time.monotonic()
+    error: BaseException | None = None
+    try:
+        yield scope
+    except BaseException as err:
+        error = err
+        raise
+    finally:
+        detail = {**entry.detail, **scope.detail}
+        if error is not None:
+            detail["error"] = type(error).__name__  # the class only: messages may carry data
+        log.append(
+            entry.model_copy(
+                update={
+                    "phase": "finished",
+                    "success": scope.success and error is None,
+                    "duration_ms": int((time.monotonic() - t0) * 1000),
+                    "steps_executed": (*entry.steps_executed, *scope.steps),
+                    "credentials_accessed": (*entry.credentials_accessed, *scope.credentials),
+                    "detail": detail,
+                }
+            )
+        )

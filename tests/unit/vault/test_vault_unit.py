@@ -7,8 +7,9 @@ import pickle
 
 import pytest
 
+from core.ports import AuditEntry
 from vault import crypto
-from vault.audit import GENESIS, canonical, checkpoint_message, row_mac
+from vault.audit import GENESIS, audited, canonical, checkpoint_message, row_mac
 from vault.audit_verify import VerifyResult
 from vault.credentials import Secret
 
@@ -115,3 +116,51 @@ def test_verify_result_summary() -> None:
     assert "OK" in VerifyResult(True, 3, 1, 3).summary()
     bad = VerifyResult(False, 2, 0, 2, 3, "row 3 is missing")
     assert bad.summary() == "audit log TAMPERED at row 3: row 3 is missing"
+
+
+class FakeAuditLog:
+    """In-memory `core.ports.AuditLog`."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.entries: list[AuditEntry] = []
+        self.fail = fail
+
+    def append(self, entry: AuditEntry) -> int:
+        if self.fail:
+            raise RuntimeError("audit store down")
+        self.entries.append(entry)
+        return len(self.entries)
+
+
+def _entry() -> AuditEntry:
+    return AuditEntry(
+        owner_id="own_a", action="recipe.connect_woocommerce", agent="worker:w1", success=None, run_id="run_1"
+    )
+
+
+def test_audited_writes_started_then_finished() -> None:
+    log = FakeAuditLog()
+    with audited(log, _entry()) as scope:
+        assert [e.phase for e in log.entries] == ["started"]
+        scope.steps.append("create_key")
+        scope.credentials.append("cred_1")
+    started, finished = log.entries
+    assert started.success is None and started.run_id == "run_1"
+    assert finished.phase == "finished" and finished.success is True and finished.duration_ms is not None
+    assert finished.steps_executed == ("create_key",) and finished.credentials_accessed == ("cred_1",)
+
+
+def test_audited_records_failure_without_the_message() -> None:
+    log = FakeAuditLog()
+    with pytest.raises(ValueError), audited(log, _entry()):
+        raise ValueError("token=sk_live_dont_log_me")
+    finished = log.entries[-1]
+    assert finished.success is False and finished.detail["error"] == "ValueError"
+    assert "sk_live_dont_log_me" not in finished.model_dump_json()
+
+
+def test_audited_fails_closed() -> None:
+    ran: list[bool] = []
+    with pytest.raises(RuntimeError), audited(FakeAuditLog(fail=True), _entry()):
+        ran.append(True)
+    assert ran == []
