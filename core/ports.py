@@ -123,6 +123,13 @@ class ConsentStore(Protocol):
         """Atomically move a pending request to approved/denied; raises ``Conflict`` if already decided."""
         ...
 
+    def decide_by_code(self, owner_id: str, code: str, *, evidence: Mapping[str, Any]) -> ConsentRecord:
+        """Approve the owner's pending request whose SMS code is ``code`` (single-use, rate-limited).
+
+        Raises ``NotFound`` for a wrong or used code and ``RateLimited`` after too many wrong tries.
+        """
+        ...
+
     def check_grant(self, consent_id: str, *, owner_id: str, params_hash: str) -> ConsentRecord:
         """Return the grant if approved, unexpired (or standing), unrevoked and matching; else ``ConsentError``."""
         ...

@@ -1,0 +1,631 @@
+"""Command handlers: one function per intent, and one per internal command, in two explicit tables.
+
+Each handler takes the command and the injected `Services` and returns a `Reply`. The flow for work that
+touches a third party is always: identity → entitlement → params (elicit what is missing) → consent policy
+→ (consent granted) → run queued. Handlers never perform I/O themselves; they call ports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from core import intents
+from core.commands import (
+    AuthLevel,
+    Channel,
+    Command,
+    ConfirmationStatus,
+    ConsentPrompt,
+    Reply,
+    ResponseType,
+)
+from core.consent import ConsentMethod, grants_verified, is_voice, method_for, required_tier
+from core.errors import Conflict, ConsentError, NotFound, RateLimited
+from core.ports import (
+    AuditEntry,
+    AuditLog,
+    Clock,
+    ConsentRecord,
+    ConsentStatus,
+    ConsentStore,
+    Conversation,
+    Conversations,
+    Ids,
+    Journal,
+    Notifier,
+    Owner,
+    Owners,
+    Queue,
+    RecipeCatalog,
+    RecipeInfo,
+    Reports,
+    RunRecord,
+    RunStatus,
+    Vault,
+)
+
+MANUAL_GUIDE_URL = "https://omniops.dev/guides"
+CONVERSATION_TTL = timedelta(minutes=10)
+SUGGESTIONS = ("Show me your best sellers", "What's running low?", "Connect Stripe")
+_CODE_RE = re.compile(r"\b(\d{6})\b")
+
+#: Entitlement check: None when allowed, else the friendly refusal (text, guide URL).
+EntitlementCheck = Callable[[Owner, str, Mapping[str, Any]], "tuple[str, str] | None"]
+ParamExtractor = Callable[[str, str, str], Any]
+
+
+def default_entitlement(owner: Owner, intent: str, params: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Plans from the roadmap: ``manual`` gets guides, not autonomous runs; workflows need the add-on."""
+    spec = intents.INTENTS[intent]
+    if not spec.autonomous or intent == "revoke_access":
+        return None
+    if owner.plan == "manual":
+        service = params.get("service") or params.get("platform") or "this"
+        guide = f"{MANUAL_GUIDE_URL}/{service}"
+        return (
+            "Autonomous setup is part of the AI-Assisted plan — here is the guide to do it yourself: " + guide,
+            guide,
+        )
+    if intent == "schedule_workflow" and "custom_workflow" not in owner.addons:
+        guide = f"{MANUAL_GUIDE_URL}/workflows"
+        return ("Scheduled workflows need the Custom Workflow add-on. You can add it in your account.", guide)
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    """Everything the handlers need, injected by the composition root (fakes in unit tests)."""
+
+    clock: Clock
+    ids: Ids
+    owners: Owners
+    consents: ConsentStore
+    journal: Journal
+    queue: Queue
+    vault: Vault
+    audit: AuditLog
+    notifier: Notifier
+    recipes: RecipeCatalog
+    reports: Reports
+    conversations: Conversations
+    extract_param: ParamExtractor
+    public_url: str
+    consent_ttl_seconds: int = 15 * 60
+    entitlement: EntitlementCheck = default_entitlement
+
+
+class DecideConsent(BaseModel):
+    """Internal command: the owner approved or denied a consent request (link POST, widget card, code)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    consent_id: str
+    owner_id: str
+    approve: bool
+    via: str  # "link" | "card" | "sms_code" | "same_channel"
+    channel: Channel
+    auth: AuthLevel
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+Handler = Callable[[Command, Services], Reply]
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def _reply(cmd: Command, text: str, rtype: ResponseType, **kw: Any) -> Reply:
+    return Reply(text=text, response_type=rtype, intent=cmd.intent, locale=cmd.locale, **kw)
+
+
+def conversation_key(cmd: Command) -> str:
+    """The conversation a command belongs to: channel + session (or phone, or owner)."""
+    return f"{cmd.channel}:{cmd.session_id or cmd.reply_route.to or cmd.principal.owner_id or '-'}"
+
+
+def _service_name(value: Any) -> str:
+    names = {
+        "woocommerce": "WooCommerce",
+        "stripe": "Stripe",
+        "shopify": "Shopify",
+        "sendgrid": "SendGrid",
+        "mailchimp": "Mailchimp",
+        "google_analytics": "Google Analytics",
+        "facebook_pixel": "the Meta Pixel",
+        "widget": "the OmniOps widget",
+        "paypal": "PayPal",
+    }
+    return names.get(str(value), str(value))
+
+
+def _status_url(svc: Services, run_id: str) -> str:
+    return f"{svc.public_url.rstrip('/')}/v1/runs/{run_id}"
+
+
+def _owner(cmd: Command, svc: Services) -> Owner:
+    owner = svc.owners.get(cmd.principal.owner_id or "")
+    if owner is None:
+        raise NotFound("I couldn't find your OmniOps account.")
+    return owner
+
+
+def _prompt(consent: ConsentRecord, link: str | None = None) -> ConsentPrompt:
+    d = consent.declaration
+    return ConsentPrompt(
+        consent_id=consent.id,
+        action=d.action,
+        service=d.service,
+        permissions=d.permissions,
+        data_access=d.data_access,
+        duration=d.duration,
+        tier=d.tier,
+        expires_at=consent.expires_at,
+        approve_url=link,
+    )
+
+
+def _summary(consent: ConsentRecord) -> str:
+    d = consent.declaration
+    perms = ", ".join(d.permissions) if d.permissions else "no special permissions"
+    return f"{d.action}. It needs {perms}, for {d.duration}."
+
+
+def start_run(svc: Services, consent: ConsentRecord, recipe: RecipeInfo, cmd_intent: str) -> Reply:
+    """Queue the run a granted consent allows; returns the acknowledgement the owner hears at once."""
+    run = svc.journal.create_run(
+        owner_id=consent.owner_id,
+        recipe=recipe.name,
+        params=consent.params,
+        consent_id=consent.id,
+        reply_route=consent.reply_route,
+        locale=consent.locale,
+    )
+    svc.audit.append(
+        AuditEntry(
+            owner_id=consent.owner_id,
+            action="run.queued",
+            agent=f"channel:{consent.channel}",
+            success=True,
+            channel=str(consent.channel),
+            run_id=run.id,
+            consent_id=consent.id,
+            detail={"recipe": recipe.name, "intent": cmd_intent},
+        )
+    )
+    svc.queue.enqueue(run.id)
+    service = _service_name(consent.params.get("service") or consent.declaration.service)
+    text = f"I'm on it: {consent.declaration.action.rstrip('.')}. I'll let you know when it's done."
+    if cmd_intent in ("setup_integration", "setup_store"):
+        text = f"I'm setting up {service} now — I'll text you when it's done."
+    return Reply(
+        text=text,
+        response_type=ResponseType.ACTION_STARTED,
+        intent=cmd_intent,
+        run_id=run.id,
+        status_url=_status_url(svc, run.id),
+        locale=consent.locale,
+        suggestions=("What's the status?",),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ work intents
+def handle_work(cmd: Command, svc: Services) -> Reply:
+    """Any intent that acts on a third party: elicit params, then collect consent, then queue the run."""
+    owner = _owner(cmd, svc)
+    refusal = svc.entitlement(owner, cmd.intent, cmd.params)
+    if refusal is not None:
+        text, guide = refusal
+        return _reply(cmd, text, ResponseType.NOT_ENTITLED, link=guide, error_code="not_entitled")
+    recipe = svc.recipes.for_command(cmd.intent, cmd.params)
+    missing = list(cmd.spec.missing(cmd.params))
+    if recipe is not None:
+        missing += [p for p in recipe.required if p not in missing and cmd.params.get(p) in (None, "")]
+    if missing:
+        return _elicit(cmd, svc, missing[0], recipe)
+    if recipe is None:
+        guide = f"{MANUAL_GUIDE_URL}/{cmd.params.get('service', cmd.intent)}"
+        return _reply(
+            cmd,
+            f"I can't do that automatically yet. Here is a step-by-step guide: {guide}",
+            ResponseType.ERROR,
+            link=guide,
+            error_code="no_recipe",
+        )
+    tier = required_tier(recipe.declaration, cmd.spec.tier)
+    method = method_for(tier, channel=cmd.channel, auth=cmd.principal.auth)
+    if cmd.confirmation is ConfirmationStatus.DENIED:
+        svc.conversations.clear(conversation_key(cmd))
+        return _reply(cmd, "OK, I won't do that.", ResponseType.GOODBYE)
+    issued = svc.consents.create(command=cmd, declaration=recipe.declaration, ttl_seconds=svc.consent_ttl_seconds)
+    consent = issued.record
+    link = f"{svc.public_url.rstrip('/')}/consent/{issued.link_token}"
+    if method is ConsentMethod.NONE:
+        consent = svc.consents.decide(consent.id, approve=True, evidence={"via": "policy", "tier": "none"})
+        return start_run(svc, consent, recipe, cmd.intent)
+    if method is ConsentMethod.SAME_CHANNEL_YES:
+        if cmd.confirmation is ConfirmationStatus.CONFIRMED:
+            consent = svc.consents.decide(
+                consent.id, approve=True, evidence={"via": "same_channel", "channel": str(cmd.channel)}
+            )
+            _audit_decision(svc, consent, approved=True, via="same_channel")
+            return start_run(svc, consent, recipe, cmd.intent)
+        _await_confirm(cmd, svc, consent)
+        return _reply(
+            cmd,
+            f"{_summary(consent)} Shall I go ahead?",
+            ResponseType.QUESTION,
+            consent=_prompt(consent),
+            confirm_intent=True,
+            end_conversation=False,
+            reprompt="Shall I go ahead? Yes or no?",
+        )
+    if method is ConsentMethod.SESSION_CARD:
+        return _reply(
+            cmd,
+            f"{_summary(consent)} Please approve below.",
+            ResponseType.CONSENT_REQUIRED,
+            consent=_prompt(consent, link),
+            end_conversation=False,
+        )
+    if method is ConsentMethod.SMS_CODE:
+        _await_confirm(cmd, svc, consent)
+        return _reply(
+            cmd,
+            f"OmniOps wants to: {_summary(consent)} Reply YES {issued.sms_code} to approve or NO to cancel. "
+            f"Details: {link}",
+            ResponseType.CONSENT_REQUIRED,
+            consent=_prompt(consent, link),
+            end_conversation=False,
+        )
+    # LINK: a voice yes first (Alexa/Google dialog), then the link by SMS; other channels get the link now.
+    if cmd.channel in (Channel.ALEXA, Channel.GOOGLE) and cmd.confirmation is ConfirmationStatus.NONE:
+        _await_confirm(cmd, svc, consent)
+        return _reply(
+            cmd,
+            f"{_summary(consent)} Shall I text you a link to approve?",
+            ResponseType.QUESTION,
+            consent=_prompt(consent),
+            confirm_intent=True,
+            end_conversation=False,
+            reprompt="Shall I text you the approval link?",
+        )
+    return _send_link(cmd, svc, owner, consent, link, issued.sms_code)
+
+
+def _send_link(cmd: Command, svc: Services, owner: Owner, consent: ConsentRecord, link: str, code: str) -> Reply:
+    svc.conversations.clear(conversation_key(cmd))
+    if not owner.verified_phones:
+        return _reply(
+            cmd,
+            "I need a verified phone number to send you the approval link. Add one in your OmniOps account.",
+            ResponseType.ERROR,
+            error_code="no_verified_phone",
+        )
+    svc.notifier.send_consent_link(owner=owner, consent=consent, link=link, code=code)
+    return _reply(
+        cmd,
+        "I've sent a link to your phone to approve. I'll start as soon as you do.",
+        ResponseType.CONSENT_REQUIRED,
+        consent=_prompt(consent),
+    )
+
+
+def _await_confirm(cmd: Command, svc: Services, consent: ConsentRecord) -> None:
+    svc.conversations.put(
+        Conversation(
+            key=conversation_key(cmd),
+            intent=cmd.intent,
+            params=dict(cmd.params),
+            awaiting="confirm",
+            consent_id=consent.id,
+            expires_at=min(consent.expires_at, svc.clock.now() + CONVERSATION_TTL),
+        )
+    )
+
+
+def _elicit(cmd: Command, svc: Services, param: str, recipe: RecipeInfo | None) -> Reply:
+    prompt = (recipe.prompts.get(param) if recipe else None) or cmd.spec.prompts.get(param)
+    if param == "store_url" and cmd.params.get("service"):
+        prompt = f"What is your {_service_name(cmd.params['service'])} store address?"
+    prompt = prompt or f"What {param.replace('_', ' ')} should I use?"
+    svc.conversations.put(
+        Conversation(
+            key=conversation_key(cmd),
+            intent=cmd.intent,
+            params=dict(cmd.params),
+            awaiting=param,
+            expires_at=svc.clock.now() + CONVERSATION_TTL,
+        )
+    )
+    return _reply(cmd, prompt, ResponseType.QUESTION, elicit_param=param, end_conversation=False, reprompt=prompt)
+
+
+# ------------------------------------------------------------------------------------------------ answers
+def handle_confirm(cmd: Command, svc: Services) -> Reply:
+    """A yes: approve the pending confirm-tier request, or (voice, verified tier) text the approval link."""
+    code = _CODE_RE.search(cmd.text or "")
+    if cmd.channel is Channel.SMS and code and cmd.principal.owner_id:
+        return _approve_by_code(cmd, svc, code.group(1))
+    conv = svc.conversations.get(conversation_key(cmd))
+    if conv is None or conv.awaiting != "confirm" or conv.consent_id is None:
+        return _reply(
+            cmd, "There's nothing waiting for a yes right now.", ResponseType.QUERY_ANSWER, suggestions=SUGGESTIONS
+        )
+    consent = svc.consents.get(conv.consent_id)
+    if consent is None or consent.owner_id != cmd.principal.owner_id or consent.status != ConsentStatus.PENDING:
+        svc.conversations.clear(conv.key)
+        return _reply(
+            cmd, "That request has expired. Please ask again.", ResponseType.ERROR, error_code="consent_expired"
+        )
+    recipe = svc.recipes.for_command(consent.intent, consent.params)
+    if recipe is None:
+        svc.conversations.clear(conv.key)
+        return _reply(cmd, "I can't do that automatically any more.", ResponseType.ERROR, error_code="no_recipe")
+    if consent.declaration.tier is intents.ConsentTier.VERIFIED:
+        if cmd.channel is Channel.SMS:
+            return _reply(
+                cmd,
+                "Please reply YES followed by the 6-digit code I sent.",
+                ResponseType.QUESTION,
+                end_conversation=False,
+            )
+        owner = _owner(cmd, svc)
+        issued = svc.consents.create(
+            command=Command(
+                channel=consent.channel,
+                principal=cmd.principal,
+                intent=consent.intent,
+                params=consent.params,
+                locale=consent.locale,
+                reply_route=consent.reply_route,
+                request_id=cmd.request_id,
+                received_at=cmd.received_at,
+            ),
+            declaration=consent.declaration,
+            ttl_seconds=svc.consent_ttl_seconds,
+        )
+        svc.consents.decide(consent.id, approve=False, evidence={"via": "superseded", "by": issued.record.id})
+        link = f"{svc.public_url.rstrip('/')}/consent/{issued.link_token}"
+        return _send_link(cmd, svc, owner, issued.record, link, issued.sms_code)
+    svc.conversations.clear(conv.key)
+    decided = decide_consent(
+        DecideConsent(
+            consent_id=consent.id,
+            owner_id=consent.owner_id,
+            approve=True,
+            via="same_channel",
+            channel=cmd.channel,
+            auth=cmd.principal.auth,
+        ),
+        svc,
+    )
+    return decided.model_copy(update={"intent": cmd.intent})
+
+
+def _approve_by_code(cmd: Command, svc: Services, code: str) -> Reply:
+    owner_id = cmd.principal.owner_id or ""
+    try:
+        consent = svc.consents.decide_by_code(owner_id, code, evidence={"via": "sms_code", "channel": "sms"})
+    except RateLimited:
+        return _reply(
+            cmd, "Too many wrong codes. Please ask again later.", ResponseType.ERROR, error_code="rate_limited"
+        )
+    except (NotFound, Conflict):
+        return _reply(cmd, "That code isn't valid or was already used.", ResponseType.ERROR, error_code="bad_code")
+    svc.conversations.clear(conversation_key(cmd))
+    _audit_decision(svc, consent, approved=True, via="sms_code")
+    recipe = svc.recipes.for_command(consent.intent, consent.params)
+    if recipe is None:
+        return _reply(
+            cmd, "Approved, but I can't run that automatically any more.", ResponseType.ERROR, error_code="no_recipe"
+        )
+    return start_run(svc, consent, recipe, consent.intent)
+
+
+def handle_deny(cmd: Command, svc: Services) -> Reply:
+    """A no: deny whatever is pending in this conversation."""
+    conv = svc.conversations.get(conversation_key(cmd))
+    consent_id = conv.consent_id if conv else None
+    if consent_id is None and cmd.channel is Channel.SMS and cmd.principal.owner_id:
+        pending = svc.consents.latest_pending(cmd.principal.owner_id)
+        consent_id = pending.id if pending else None
+    if conv is not None:
+        svc.conversations.clear(conv.key)
+    if consent_id is None:
+        return _reply(cmd, "OK.", ResponseType.GOODBYE)
+    try:
+        consent = svc.consents.decide(
+            consent_id, approve=False, evidence={"via": "same_channel", "channel": str(cmd.channel)}
+        )
+        _audit_decision(svc, consent, approved=False, via="same_channel")
+    except Conflict:
+        pass
+    return _reply(cmd, "OK, I won't do that.", ResponseType.GOODBYE)
+
+
+def decide_consent(decision: DecideConsent, svc: Services) -> Reply:
+    """Record the owner's decision atomically; on approval queue the run. Raises ConsentError if not allowed."""
+    consent = svc.consents.get(decision.consent_id)
+    if consent is None or consent.owner_id != decision.owner_id:
+        raise NotFound("No such consent request.")
+    if (
+        decision.approve
+        and consent.declaration.tier is intents.ConsentTier.VERIFIED
+        and not grants_verified(channel=decision.channel, auth=decision.auth, via=decision.via)
+    ):
+        raise ConsentError("This request needs approval from the link or your logged-in OmniOps session.")
+    evidence = {
+        "via": decision.via,
+        "channel": str(decision.channel),
+        "ip": decision.ip_address,
+        "user_agent": decision.user_agent,
+    }
+    consent = svc.consents.decide(consent.id, approve=decision.approve, evidence=evidence)
+    _audit_decision(
+        svc, consent, approved=decision.approve, via=decision.via, ip=decision.ip_address, ua=decision.user_agent
+    )
+    if not decision.approve:
+        return Reply(text="OK, I won't do that.", response_type=ResponseType.GOODBYE, locale=consent.locale)
+    recipe = svc.recipes.for_command(consent.intent, consent.params)
+    if recipe is None:
+        return Reply(
+            text="Approved, but I can't run that automatically any more.",
+            response_type=ResponseType.ERROR,
+            error_code="no_recipe",
+            locale=consent.locale,
+        )
+    return start_run(svc, consent, recipe, consent.intent)
+
+
+def _audit_decision(
+    svc: Services, consent: ConsentRecord, *, approved: bool, via: str, ip: str | None = None, ua: str | None = None
+) -> None:
+    svc.audit.append(
+        AuditEntry(
+            owner_id=consent.owner_id,
+            action="consent.approved" if approved else "consent.denied",
+            agent=f"owner:{via}",
+            success=True,
+            channel=str(consent.channel),
+            consent_id=consent.id,
+            ip_address=ip,
+            user_agent=ua,
+            detail={"intent": consent.intent, "via": via, "params_hash": consent.params_hash},
+        )
+    )
+
+
+# ------------------------------------------------------------------------------------------------ queries
+def handle_store_report(cmd: Command, svc: Services) -> Reply:
+    report = cmd.params.get("report")
+    if report is None:
+        return _elicit(cmd, svc, "report", None)
+    rows = svc.reports.report(cmd.principal.owner_id or "", report, cmd.params.get("period"))
+    if rows is None:
+        return _reply(
+            cmd,
+            "I don't have your store data yet. Try 'set up WooCommerce' first.",
+            ResponseType.QUERY_ANSWER,
+            suggestions=("Set up WooCommerce",),
+        )
+    if not rows:
+        return _reply(cmd, "Nothing to report for that period.", ResponseType.QUERY_ANSWER)
+    titles = {"best_sellers": "Your best sellers", "sales_summary": "Sales summary", "low_stock": "Running low"}
+    lines = [f"{r.label}: {r.value}" for r in rows[:5]]
+    text = f"{titles.get(report, 'Report')}: " + "; ".join(lines) + "."
+    return _reply(cmd, text, ResponseType.QUERY_ANSWER, suggestions=SUGGESTIONS)
+
+
+def _find_run(cmd: Command, svc: Services, *, active_only: bool) -> RunRecord | None:
+    owner_id = cmd.principal.owner_id or ""
+    run_id = cmd.params.get("run_id")
+    if run_id:
+        run = svc.journal.get_run(run_id)
+        return run if run is not None and run.owner_id == owner_id else None
+    return svc.journal.latest_run(owner_id, active_only=active_only)
+
+
+def describe_run(run: RunRecord, svc: Services) -> str:
+    """One sentence on where a run stands, for status replies and polling clients."""
+    if run.status is RunStatus.SUCCEEDED:
+        return run.summary or "Done."
+    if run.status is RunStatus.FAILED:
+        return f"That didn't work: {run.error or 'unknown error'}. Guide: {MANUAL_GUIDE_URL}"
+    if run.status in (RunStatus.CANCELLED, RunStatus.COMPENSATED):
+        return "That job was cancelled and undone."
+    if run.status is RunStatus.WAITING_FOR_OWNER:
+        return "I'm waiting for you to approve something — check your phone or the link I sent."
+    events = svc.journal.events(run.id)
+    return f"Still working: {events[-1].message}" if events else "It's queued and will start shortly."
+
+
+def handle_job_status(cmd: Command, svc: Services) -> Reply:
+    run = _find_run(cmd, svc, active_only=False)
+    if run is None:
+        return _reply(cmd, "You don't have any jobs yet.", ResponseType.QUERY_ANSWER, suggestions=SUGGESTIONS)
+    return _reply(
+        cmd, describe_run(run, svc), ResponseType.QUERY_ANSWER, run_id=run.id, status_url=_status_url(svc, run.id)
+    )
+
+
+def handle_cancel_job(cmd: Command, svc: Services) -> Reply:
+    run = _find_run(cmd, svc, active_only=True)
+    if run is None or not run.status.active:
+        return _reply(cmd, "There's nothing running to cancel.", ResponseType.QUERY_ANSWER)
+    svc.journal.request_cancel(run.id)
+    return _reply(
+        cmd,
+        "Cancelling that job. I'll undo what it changed and let you know.",
+        ResponseType.ACTION_STARTED,
+        run_id=run.id,
+        status_url=_status_url(svc, run.id),
+    )
+
+
+def handle_list_integrations(cmd: Command, svc: Services) -> Reply:
+    creds = [c for c in svc.vault.list(cmd.principal.owner_id or "") if not c.revoked]
+    if not creds:
+        return _reply(
+            cmd,
+            "Nothing is connected yet. Try 'set up WooCommerce' or 'connect Stripe'.",
+            ResponseType.QUERY_ANSWER,
+            suggestions=("Set up WooCommerce", "Connect Stripe"),
+        )
+    names = sorted({_service_name(c.service) for c in creds})
+    return _reply(cmd, "Connected: " + ", ".join(names) + ".", ResponseType.QUERY_ANSWER)
+
+
+def handle_help(cmd: Command, svc: Services) -> Reply:
+    text = (
+        "I can set up WooCommerce, Stripe, Shopify, email, analytics and the chat widget, report on your "
+        "sales and stock, and tell you how a job is going. Try: 'Set up WooCommerce' or 'Show me your best sellers'."
+    )
+    return _reply(
+        cmd,
+        text,
+        ResponseType.QUERY_ANSWER,
+        end_conversation=False,
+        suggestions=SUGGESTIONS,
+        reprompt="What would you like to do?",
+    )
+
+
+def handle_unknown(cmd: Command, svc: Services) -> Reply:
+    return _reply(
+        cmd,
+        "Sorry, I can't help with that. You can say 'set up WooCommerce', 'connect Stripe' or 'what's running low'.",
+        ResponseType.QUERY_ANSWER,
+        error_code="no_intent_match",
+        suggestions=SUGGESTIONS,
+        end_conversation=not is_voice(cmd.channel),
+        reprompt="What would you like to do?",
+    )
+
+
+HANDLERS: Mapping[str, Handler] = {
+    "setup_integration": handle_work,
+    "setup_store": handle_work,
+    "migrate_store": handle_work,
+    "schedule_workflow": handle_work,
+    "revoke_access": handle_work,
+    "fix_integration": handle_work,
+    "export_data": handle_work,
+    "delete_data": handle_work,
+    "store_report": handle_store_report,
+    "job_status": handle_job_status,
+    "cancel_job": handle_cancel_job,
+    "list_integrations": handle_list_integrations,
+    "help": handle_help,
+    "confirm": handle_confirm,
+    "deny": handle_deny,
+    "unknown": handle_unknown,
+}
+
+COMMAND_HANDLERS: Mapping[type[BaseModel], Callable[[Any, Services], Reply]] = {
+    DecideConsent: decide_consent,
+}

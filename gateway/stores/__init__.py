@@ -1,0 +1,1 @@
+"""Small SQL stores owned by the gateway (conversations)."""
