@@ -176,6 +176,7 @@ class Recipe:
     manual_guide_url: str | None = None
     version: int = 1
     params_model: type[BaseModel] | None = None
+    summarize: Callable[[Mapping[str, StepResult]], str] | None = None  # the owner's "done" sentence
 
     def __post_init__(self) -> None:
         ids = [s.id for s in self.steps]

@@ -391,6 +391,8 @@ class Runner:
     def _finish_succeeded(self, row: RunRow, recipe: Recipe, done: Mapping[str, StepResult]) -> None:
         parts = [done[s.id].summary for s in recipe.steps if s.id in done and done[s.id].summary]
         summary = "Done. " + " ".join(p if p.endswith(".") else p + "." for p in parts) if parts else "Done."
+        if recipe.summarize is not None:
+            summary = recipe.summarize(done)
         external: dict[str, str] = {}
         for s in recipe.steps:
             if s.id in done:
