@@ -30,8 +30,10 @@ from core.ports import ConsentDeclaration, RecipeInfo
 class CredentialAccess(Protocol):
     """The slice of the vault a step may use; the lead adapts the real vault to it in bootstrap."""
 
-    def get(self, owner_id: str, service: str) -> Mapping[str, str] | None:
-        """The owner's stored secret fields for ``service``, or None."""
+    def get(
+        self, owner_id: str, service: str, *, run_id: str | None = None, step_id: str | None = None
+    ) -> Mapping[str, str] | None:
+        """The owner's stored secret fields for ``service``, or None (the vault audits who asked)."""
         ...
 
     def put(self, owner_id: str, service: str, secret: Mapping[str, str], *, label: str) -> str:
@@ -127,7 +129,7 @@ class StepContext:
         if self._credentials is None:
             return None
         self.credential_services.append(service)
-        return self._credentials.get(self.owner_id, service)
+        return self._credentials.get(self.owner_id, service, run_id=self.run_id, step_id=self.step_id)
 
     def store_credential(self, service: str, secret: Mapping[str, str], *, label: str) -> str:
         """Store a new credential for ``service`` in the vault; returns its id."""

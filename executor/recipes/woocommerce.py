@@ -59,14 +59,14 @@ class WooCommerceSetup:
         tokens: RunTokens,
         catalog: Catalog,
         clock: Clock,
-        webhook_secret: Callable[[str, str], str],
+        webhook_secret: Callable[[str], str],
         retry: RetryPolicy | None = None,
     ) -> None:
         self.public_url = public_url.rstrip("/")
         self.tokens = tokens
         self.catalog = catalog
         self.clock = clock
-        self.webhook_secret = webhook_secret  # (owner_id, store_url) -> secret, derivable by the gateway
+        self.webhook_secret = webhook_secret  # owner_id -> secret, derivable by the gateway
         self.retry = retry or RetryPolicy()
 
     # -------------------------------------------------------------------------------------------- helpers
@@ -135,7 +135,6 @@ class WooCommerceSetup:
 
     def register_webhooks(self, ctx: StepContext) -> StepResult:
         client = self._client(ctx)
-        store_url = str(ctx.params["store_url"])
         delivery = webhook_delivery_url(self.public_url, ctx.owner_id)
         existing = {(h.get("topic"), h.get("delivery_url")): h for h in client.list_webhooks()}
         ids: dict[str, str] = {}
@@ -146,7 +145,7 @@ class WooCommerceSetup:
                     name=f"OmniOps {topic}",
                     topic=topic,
                     delivery_url=delivery,
-                    secret=self.webhook_secret(ctx.owner_id, store_url),
+                    secret=self.webhook_secret(ctx.owner_id),
                 )
             ids[topic] = str(hook["id"])
         return StepResult(summary="Webhooks registered", external_ids=ids)
