@@ -55,7 +55,8 @@ def woocommerce_return() -> Response:
     responses={200: "Applied", 400: "Malformed", 403: "Bad signature"},
 )
 def woocommerce_webhook(owner_id: str) -> Response:
-    topic = _service().woocommerce_webhook(owner_id, request.headers, request.get_data())
+    headers = {k: v for k, v in request.headers.items()}
+    topic = _service().woocommerce_webhook(owner_id, headers, request.get_data())
     return jsonify(ok=True, topic=topic)
 
 
