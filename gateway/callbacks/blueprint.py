@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import cast
+
 from flask import Blueprint, Response, current_app, jsonify, render_template_string, request
 
 from core.errors import OmniOpsError
@@ -55,7 +58,7 @@ def woocommerce_return() -> Response:
     responses={200: "Applied", 400: "Malformed", 403: "Bad signature"},
 )
 def woocommerce_webhook(owner_id: str) -> Response:
-    headers = {k: v for k, v in request.headers.items()}
+    headers = cast(Mapping[str, str], request.headers)  # case-insensitive lookups
     topic = _service().woocommerce_webhook(owner_id, headers, request.get_data())
     return jsonify(ok=True, topic=topic)
 
