@@ -9,30 +9,15 @@ Messages carry the provider's own reason (never request bodies or credentials).
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from core.errors import CredentialsExpired, ProviderError, ProviderRejected, ProviderRetryable
+from executor.http import parse_retry_after
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
-
-
-def retry_after_seconds(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
-    """Parse a ``Retry-After`` header (seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now())
 
 
 def send(
@@ -58,7 +43,7 @@ def send(
     status = resp.status_code
     kwargs: dict[str, Any] = {"provider": provider, "http_status": status, "provider_code": code}
     if status == 429 or status >= 500 or status == 409:
-        retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         raise ProviderRetryable(f"{provider}: {message}", retry_after=retry_after, **kwargs)
     if credentials_expired(resp):
         raise CredentialsExpired(f"{provider}: {message}", **kwargs)

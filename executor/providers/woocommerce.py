@@ -150,21 +150,27 @@ class WooCommerceClient:
         body: dict[str, Any] = self.request("GET", "/system_status").json()
         return body
 
-    def iter_collection(
-        self, path: str, *, params: Mapping[str, Any] | None = None, on_page: Callable[[int, int], None] | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """Yield every item of a paginated collection, one page (≤100 items) in memory at a time."""
+    def iter_pages(
+        self, path: str, *, params: Mapping[str, Any] | None = None
+    ) -> Iterator[tuple[int, int, int, list[dict[str, Any]]]]:
+        """Yield ``(page, total_pages, total_items, items)`` for a collection, 100 items per request."""
         page, total_pages = 1, 1
         while page <= total_pages:
             resp = self.request("GET", path, params={**(params or {}), "per_page": MAX_PER_PAGE, "page": page})
-            total_pages = int(resp.headers.get("X-WP-TotalPages", "1") or 1)
+            total_pages = int(resp.headers.get("X-WP-TotalPages") or 1)
+            total = int(resp.headers.get("X-WP-Total") or 0)
             items = resp.json()
-            if on_page is not None:
-                on_page(page, total_pages)
-            yield from items
+            if not isinstance(items, list):
+                raise ProviderRejected(f"unexpected answer from {path}", provider=PROVIDER)
+            yield page, total_pages, total, items
             if not items:
                 break
             page += 1
+
+    def iter_collection(self, path: str, *, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated collection, one page in memory at a time."""
+        for _page, _pages, _total, items in self.iter_pages(path, params=params):
+            yield from items
 
     def create_webhook(self, *, name: str, topic: str, delivery_url: str, secret: str) -> dict[str, Any]:
         body: dict[str, Any] = self.request(

@@ -1,0 +1,687 @@
+"""The run/step journal: the executor's source of truth (SQLAlchemy Core on SQLite or PostgreSQL).
+
+Huey delivers at most once, so crash safety lives here. A worker claims a run by compare-and-set on
+``attempt`` (the fencing token) and holds a lease it renews; every later write names that attempt and is
+refused with :class:`core.errors.StaleAttempt` once another worker has claimed the run. Each fenced write
+first updates the run row (locking it for the transaction), so step writes, status changes and event
+sequence numbers are serialized per run on both engines.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from core.commands import Channel, ReplyRoute
+from core.errors import Conflict, NotFound, StaleAttempt
+from core.events import RunEvent, RunEventKind
+from core.ports import Clock, Ids, RunRecord, RunStatus
+from executor.recipe import RecipeRegistry
+from executor.schema import run_events, runs, steps
+
+_TERMINAL = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.COMPENSATED)
+
+
+class SystemClock:
+    """``core.ports.Clock`` on the system clock."""
+
+    def now(self) -> datetime:
+        """Current UTC time."""
+        return datetime.now(UTC)
+
+
+class TokenIds:
+    """``core.ports.Ids`` with 16 random URL-safe bytes."""
+
+    def new_id(self, prefix: str) -> str:
+        """``prefix_<random>``."""
+        return f"{prefix}_{secrets.token_urlsafe(12)}"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _dumps(data: Mapping[str, Any] | None) -> str:
+    return json.dumps(dict(data or {}), sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRow:
+    """Everything the runner knows about a run (the port's ``RunRecord`` plus lease and wait state)."""
+
+    record: RunRecord
+    recipe_version: int
+    intent: str | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    not_before: datetime | None
+    recoveries: int
+    wait_key: str | None
+    wait_reason: str | None
+    wait_deadline: datetime | None
+    started_at: datetime | None
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def attempt(self) -> int:
+        return self.record.attempt
+
+    @property
+    def status(self) -> RunStatus:
+        return self.record.status
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRow:
+    """One step's journal entry."""
+
+    step_id: str
+    status: str  # pending started done failed compensated
+    attempt: int
+    tries: int
+    next_retry_at: datetime | None
+    idempotency_key: str
+    external_ids: dict[str, str]
+    output: dict[str, Any]
+    summary: str | None
+    error: str | None
+    owner_input: dict[str, Any] | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class SqlJournal:
+    """``core.ports.Journal`` plus the runner's fenced writes, on any SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine, clock: Clock, ids: Ids, *, recipes: RecipeRegistry | None = None) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._ids = ids
+        self._recipes = recipes
+
+    # ----------------------------------------------------------------------------------------- port: Journal
+    def create_run(
+        self,
+        *,
+        owner_id: str,
+        recipe: str,
+        params: Mapping[str, Any],
+        consent_id: str | None,
+        reply_route: ReplyRoute,
+        locale: str = "en-US",
+        intent: str | None = None,
+        params_hash: str | None = None,
+    ) -> RunRecord:
+        """Insert a queued run and its ``queued`` event; the caller then enqueues the id."""
+        now = self._clock.now()
+        run_id = self._ids.new_id("run")
+        known = self._recipes.get(recipe) if self._recipes is not None else None
+        version = known.version if known is not None else 1
+        if intent is None and known is not None:
+            intent = known.intent
+        if params_hash is None:
+            params_hash = known.params_hash(params) if known is not None else _fallback_hash(recipe, params)
+        with self._engine.begin() as conn:
+            conn.execute(
+                runs.insert().values(
+                    id=run_id,
+                    owner_id=owner_id,
+                    recipe=recipe,
+                    recipe_version=version,
+                    intent=intent,
+                    params=_dumps(params),
+                    params_hash=params_hash,
+                    consent_id=consent_id,
+                    reply_channel=reply_route.channel.value,
+                    reply_to=reply_route.to,
+                    locale=locale,
+                    status=RunStatus.QUEUED.value,
+                    lease_expires_at=now,  # pick-up deadline: the reaper re-enqueues if nobody claims it
+                    attempt=0,
+                    recoveries=0,
+                    cancel_requested=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            self._insert_event(conn, run_id, owner_id, RunEventKind.QUEUED, "Queued.", now=now)
+            row = self._select_run(conn, run_id)
+        if row is None:
+            raise NotFound("run vanished")
+        return row.record
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """The run, or None."""
+        row = self.run_row(run_id)
+        return row.record if row is not None else None
+
+    def latest_run(self, owner_id: str, *, active_only: bool = False) -> RunRecord | None:
+        """The owner's most recent run (optionally only queued/running/waiting ones)."""
+        query = sa.select(runs).where(runs.c.owner_id == owner_id)
+        if active_only:
+            query = query.where(runs.c.status.in_([s.value for s in RunStatus if s.active]))
+        query = query.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(1)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _run_row(row).record if row is not None else None
+
+    def request_cancel(self, run_id: str) -> RunRecord:
+        """Flag the run for cancellation (checked between steps). Terminal runs raise ``Conflict``."""
+        with self._engine.begin() as conn:
+            row = self._select_run(conn, run_id)
+            if row is None:
+                raise NotFound("no such run")
+            if not row.status.active:
+                raise Conflict(f"the run already {row.status.value}")
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(cancel_requested=True, updated_at=self._clock.now(), not_before=None)
+            )
+            fresh = self._select_run(conn, run_id)
+        if fresh is None:
+            raise NotFound("run vanished")
+        return fresh.record
+
+    def events(self, run_id: str, *, after_seq: int = -1) -> Sequence[RunEvent]:
+        """The run's persisted events with ``seq > after_seq``, in order."""
+        query = (
+            sa.select(run_events)
+            .where(run_events.c.run_id == run_id, run_events.c.seq > after_seq)
+            .order_by(run_events.c.seq)
+        )
+        with self._engine.connect() as conn:
+            return [_event(r) for r in conn.execute(query)]
+
+    # ----------------------------------------------------------------------------------------- reads
+    def run_row(self, run_id: str) -> RunRow | None:
+        """The full run row (lease and wait state included)."""
+        with self._engine.connect() as conn:
+            return self._select_run(conn, run_id)
+
+    def step_rows(self, run_id: str) -> dict[str, StepRow]:
+        """Every step row of the run, by step id."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(steps).where(steps.c.run_id == run_id)).all()
+        return {r.step_id: _step(r) for r in rows}
+
+    # ----------------------------------------------------------------------------------------- claim, lease
+    def claim(self, run_id: str, *, worker: str, lease_seconds: float) -> RunRow | None:
+        """Take the run if nobody holds a live lease on it; None if it is not claimable now.
+
+        Claimable: queued (and past any retry ``not_before``), running with an expired lease (a crashed
+        worker: counted in ``recoveries``), or waiting for the owner past its deadline. The claim bumps
+        ``attempt`` by compare-and-set, so two workers can never both win.
+        """
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            row = self._select_run(conn, run_id)
+            if row is None or not _claimable(row, now):
+                return None
+            recovered = row.status == RunStatus.RUNNING
+            result = conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.attempt == row.attempt, runs.c.status == row.status.value)
+                .values(
+                    attempt=row.attempt + 1,
+                    lease_owner=worker,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    status=RunStatus.RUNNING.value if row.status == RunStatus.QUEUED else row.status.value,
+                    recoveries=row.recoveries + (1 if recovered else 0),
+                    not_before=None,
+                    started_at=row.started_at or now,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                return None
+            return self._select_run(conn, run_id)
+
+    def renew(self, run_id: str, *, attempt: int, worker: str, lease_seconds: float) -> None:
+        """Extend the lease (heartbeat); ``StaleAttempt`` if another worker took the run."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                runs.update()
+                .where(
+                    runs.c.id == run_id,
+                    runs.c.attempt == attempt,
+                    runs.c.lease_owner == worker,
+                    runs.c.status.in_([RunStatus.RUNNING.value, RunStatus.WAITING_FOR_OWNER.value]),
+                )
+                .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+            )
+            if result.rowcount != 1:
+                raise StaleAttempt("the lease on this run was lost")
+
+    # ----------------------------------------------------------------------------------------- fenced writes
+    def step_started(
+        self, run_id: str, *, attempt: int, step_id: str, event_message: str, owner_id: str
+    ) -> tuple[StepRow, RunEvent]:
+        """Record that ``step_id`` is about to perform its side effect, with its ``step_started`` event."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            self._fence(conn, run_id, attempt, now)
+            existing = conn.execute(
+                sa.select(steps).where(steps.c.run_id == run_id, steps.c.step_id == step_id)
+            ).first()
+            if existing is None:
+                conn.execute(
+                    steps.insert().values(
+                        run_id=run_id,
+                        step_id=step_id,
+                        status="started",
+                        attempt=attempt,
+                        tries=0,
+                        idempotency_key=f"{run_id}:{step_id}",
+                        started_at=now,
+                    )
+                )
+            else:
+                conn.execute(
+                    steps.update()
+                    .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
+                    .values(status="started", attempt=attempt, next_retry_at=None, started_at=now)
+                )
+            row = conn.execute(sa.select(steps).where(steps.c.run_id == run_id, steps.c.step_id == step_id)).one()
+            event = self._insert_event(
+                conn, run_id, owner_id, RunEventKind.STEP_STARTED, event_message, step_id=step_id, now=now
+            )
+        return _step(row), event
+
+    def step_done(
+        self,
+        run_id: str,
+        *,
+        attempt: int,
+        step_id: str,
+        summary: str,
+        external_ids: Mapping[str, str],
+        output: Mapping[str, Any],
+        event_message: str,
+        owner_id: str,
+    ) -> RunEvent:
+        """Mark the step done with its external ids and output, and append its ``step_done`` event."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            self._fence(conn, run_id, attempt, now)
+            conn.execute(
+                steps.update()
+                .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
+                .values(
+                    status="done",
+                    attempt=attempt,
+                    summary=summary,
+                    external_ids=_dumps(external_ids),
+                    output=_dumps(output),
+                    error=None,
+                    finished_at=now,
+                )
+            )
+            return self._insert_event(
+                conn,
+                run_id,
+                owner_id,
+                RunEventKind.STEP_DONE,
+                event_message,
+                step_id=step_id,
+                data={"external_ids": dict(external_ids)},
+                now=now,
+            )
+
+    def step_failed(
+        self,
+        run_id: str,
+        *,
+        attempt: int,
+        step_id: str,
+        error: str,
+        tries: int,
+        next_retry_at: datetime | None,
+    ) -> None:
+        """Record a failed try (``next_retry_at`` set: will retry; None: failed for good)."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            self._fence(conn, run_id, attempt, now)
+            conn.execute(
+                steps.update()
+                .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
+                .values(
+                    status="pending" if next_retry_at is not None else "failed",
+                    attempt=attempt,
+                    tries=tries,
+                    next_retry_at=next_retry_at,
+                    error=error,
+                    finished_at=None if next_retry_at is not None else now,
+                )
+            )
+
+    def step_compensated(
+        self, run_id: str, *, attempt: int, step_id: str, event_message: str, owner_id: str
+    ) -> RunEvent:
+        """Mark a done step as undone and append a progress event for it."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            self._fence(conn, run_id, attempt, now)
+            conn.execute(
+                steps.update()
+                .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
+                .values(status="compensated", attempt=attempt, finished_at=now)
+            )
+            return self._insert_event(
+                conn,
+                run_id,
+                owner_id,
+                RunEventKind.STEP_DONE,
+                event_message,
+                step_id=step_id,
+                data={"compensation": True},
+                now=now,
+            )
+
+    def append_event(
+        self,
+        run_id: str,
+        *,
+        attempt: int,
+        kind: RunEventKind,
+        message: str,
+        owner_id: str,
+        step_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> RunEvent:
+        """Append a progress event under the fence."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            self._fence(conn, run_id, attempt, now)
+            return self._insert_event(conn, run_id, owner_id, kind, message, step_id=step_id, data=data, now=now)
+
+    def requeue(self, run_id: str, *, attempt: int, not_before: datetime, grace_seconds: float) -> None:
+        """Release the lease and park the run as queued until ``not_before`` (retry backoff)."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            self._fence(conn, run_id, attempt, now)
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(
+                    status=RunStatus.QUEUED.value,
+                    lease_owner=None,
+                    not_before=not_before,
+                    lease_expires_at=not_before + timedelta(seconds=grace_seconds),
+                )
+            )
+
+    def set_waiting(
+        self, run_id: str, *, attempt: int, key: str, reason: str, deadline: datetime, owner_id: str, step_id: str
+    ) -> RunEvent:
+        """Park the run until ``resume(run_id, key, …)`` or ``deadline``; appends ``waiting_for_owner``."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            self._fence(conn, run_id, attempt, now)
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(
+                    status=RunStatus.WAITING_FOR_OWNER.value,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    wait_key=key,
+                    wait_reason=reason,
+                    wait_deadline=deadline,
+                )
+            )
+            conn.execute(
+                steps.update()
+                .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
+                .values(status="pending", attempt=attempt)
+            )
+            return self._insert_event(
+                conn,
+                run_id,
+                owner_id,
+                RunEventKind.WAITING_FOR_OWNER,
+                reason,
+                step_id=step_id,
+                data={"key": key, "deadline": deadline.isoformat()},
+                now=now,
+            )
+
+    def resume(self, run_id: str, *, key: str, payload: Mapping[str, Any]) -> bool:
+        """Deliver the owner's input to a waiting run and make it queued again; False if not waiting on ``key``."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                runs.update()
+                .where(
+                    runs.c.id == run_id,
+                    runs.c.status == RunStatus.WAITING_FOR_OWNER.value,
+                    runs.c.wait_key == key,
+                )
+                .values(
+                    status=RunStatus.QUEUED.value,
+                    wait_key=None,
+                    wait_reason=None,
+                    wait_deadline=None,
+                    lease_expires_at=now,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            conn.execute(
+                steps.update()
+                .where(steps.c.run_id == run_id, steps.c.step_id == key)
+                .values(owner_input=_dumps(payload))
+            )
+            return True
+
+    def finish(
+        self,
+        run_id: str,
+        *,
+        attempt: int,
+        status: RunStatus,
+        kind: RunEventKind,
+        message: str,
+        owner_id: str,
+        summary: str | None = None,
+        error: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> RunEvent:
+        """Move the run to a terminal status (never overwriting one) and append the terminal event."""
+        if status not in _TERMINAL:
+            raise ValueError(f"{status} is not terminal")
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            self._fence(conn, run_id, attempt, now)
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(
+                    status=status.value,
+                    summary=summary,
+                    error=error,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    wait_key=None,
+                    wait_deadline=None,
+                    finished_at=now,
+                )
+            )
+            return self._insert_event(conn, run_id, owner_id, kind, message, data=data, now=now)
+
+    # ----------------------------------------------------------------------------------------- reaper
+    def due_for_recovery(self, *, limit: int = 100) -> list[str]:
+        """Runs a worker should look at now: lost queue messages, expired leases, wait deadlines passed."""
+        now = self._clock.now()
+        lease_lapsed = sa.and_(
+            runs.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
+            runs.c.lease_expires_at.is_not(None),
+            runs.c.lease_expires_at < now,
+        )
+        wait_lapsed = sa.and_(
+            runs.c.status == RunStatus.WAITING_FOR_OWNER.value,
+            runs.c.wait_deadline.is_not(None),
+            runs.c.wait_deadline < now,
+        )
+        query = sa.select(runs.c.id).where(sa.or_(lease_lapsed, wait_lapsed)).order_by(runs.c.updated_at).limit(limit)
+        with self._engine.connect() as conn:
+            return [r.id for r in conn.execute(query)]
+
+    def mark_reaped(self, run_id: str, *, grace_seconds: float) -> bool:
+        """Push a queued run's pick-up deadline out after re-enqueueing it (one reaper wins per period)."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                runs.update()
+                .where(
+                    runs.c.id == run_id,
+                    runs.c.status == RunStatus.QUEUED.value,
+                    runs.c.lease_expires_at < now,
+                )
+                .values(lease_expires_at=now + timedelta(seconds=grace_seconds))
+            )
+            return result.rowcount == 1
+
+    # ----------------------------------------------------------------------------------------- internals
+    def _fence(self, conn: Connection, run_id: str, attempt: int, now: datetime) -> None:
+        result = conn.execute(
+            runs.update().where(runs.c.id == run_id, runs.c.attempt == attempt).values(updated_at=now)
+        )
+        if result.rowcount != 1:
+            raise StaleAttempt("another worker owns this run now")
+
+    def _select_run(self, conn: Connection, run_id: str) -> RunRow | None:
+        row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+        return _run_row(row) if row is not None else None
+
+    def _insert_event(
+        self,
+        conn: Connection,
+        run_id: str,
+        owner_id: str,
+        kind: RunEventKind,
+        message: str,
+        *,
+        now: datetime,
+        step_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> RunEvent:
+        last = conn.execute(sa.select(sa.func.max(run_events.c.seq)).where(run_events.c.run_id == run_id)).scalar()
+        seq = 0 if last is None else int(last) + 1
+        conn.execute(
+            run_events.insert().values(
+                run_id=run_id,
+                seq=seq,
+                owner_id=owner_id,
+                kind=kind.value,
+                message=message,
+                step_id=step_id,
+                data=_dumps(data),
+                at=now,
+            )
+        )
+        return RunEvent(
+            run_id=run_id,
+            owner_id=owner_id,
+            seq=seq,
+            kind=kind,
+            message=message,
+            at=now,
+            step_id=step_id,
+            data=json.loads(_dumps(data)),
+        )
+
+
+def _claimable(row: RunRow, now: datetime) -> bool:
+    if row.status == RunStatus.QUEUED:
+        return row.not_before is None or row.not_before <= now or row.record.cancel_requested
+    if row.status == RunStatus.RUNNING:
+        return row.lease_expires_at is None or row.lease_expires_at < now
+    if row.status == RunStatus.WAITING_FOR_OWNER:
+        return row.record.cancel_requested or (row.wait_deadline is not None and row.wait_deadline < now)
+    return False
+
+
+def _fallback_hash(recipe: str, params: Mapping[str, Any]) -> str:
+    import hashlib
+
+    return hashlib.sha256(_dumps({"recipe": recipe, "params": dict(params)}).encode()).hexdigest()
+
+
+def _run_row(row: Any) -> RunRow:
+    record = RunRecord(
+        id=row.id,
+        owner_id=row.owner_id,
+        recipe=row.recipe,
+        params=json.loads(row.params),
+        params_hash=row.params_hash,
+        consent_id=row.consent_id,
+        reply_route=ReplyRoute(channel=Channel(row.reply_channel), to=row.reply_to),
+        locale=row.locale,
+        status=RunStatus(row.status),
+        attempt=row.attempt,
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
+        summary=row.summary,
+        error=row.error,
+        cancel_requested=bool(row.cancel_requested),
+    )
+    return RunRow(
+        record=record,
+        recipe_version=row.recipe_version,
+        intent=row.intent,
+        lease_owner=row.lease_owner,
+        lease_expires_at=_utc(row.lease_expires_at),
+        not_before=_utc(row.not_before),
+        recoveries=row.recoveries,
+        wait_key=row.wait_key,
+        wait_reason=row.wait_reason,
+        wait_deadline=_utc(row.wait_deadline),
+        started_at=_utc(row.started_at),
+    )
+
+
+def _step(row: Any) -> StepRow:
+    return StepRow(
+        step_id=row.step_id,
+        status=row.status,
+        attempt=row.attempt,
+        tries=row.tries,
+        next_retry_at=_utc(row.next_retry_at),
+        idempotency_key=row.idempotency_key,
+        external_ids=json.loads(row.external_ids or "{}"),
+        output=json.loads(row.output or "{}"),
+        summary=row.summary,
+        error=row.error,
+        owner_input=json.loads(row.owner_input) if row.owner_input else None,
+        started_at=_utc(row.started_at),
+        finished_at=_utc(row.finished_at),
+    )
+
+
+def _event(row: Any) -> RunEvent:
+    return RunEvent(
+        run_id=row.run_id,
+        owner_id=row.owner_id,
+        seq=row.seq,
+        kind=RunEventKind(row.kind),
+        message=row.message,
+        at=_utc(row.at),
+        step_id=row.step_id,
+        data=json.loads(row.data or "{}"),
+    )

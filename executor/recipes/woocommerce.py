@@ -1,0 +1,214 @@
+"""WooCommerce auto-setup: "Set up WooCommerce" → "Done! 47 products synced."
+
+Steps (each journaled, idempotent, undone in reverse on failure):
+
+1. ``check_site``      the address answers and has the WooCommerce REST API; warns on plain HTTP
+2. ``obtain_keys``     the owner approves OmniOps in their own wp-admin (``/wc-auth/v1/authorize``); WooCommerce
+                       POSTs the new key to our callback, which stores it in the vault and resumes this run
+3. ``test_connection`` ``GET system_status`` with the new key
+4. ``sync_products``   every product, 100 per page, one page in memory at a time
+5. ``sync_orders``     orders of the last 30 days
+6. ``register_webhooks`` product created/updated/deleted and order created → our verified webhook endpoint
+                       (create-if-absent by topic and delivery URL; compensation deletes them)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from core.errors import CredentialsExpired, ProviderRejected
+from core.intents import ConsentTier
+from core.ports import Clock, ConsentDeclaration
+from executor.catalog import Catalog
+from executor.nonces import RunTokens
+from executor.providers import woocommerce as woo
+from executor.recipe import Recipe, RetryPolicy, Step, StepContext, StepResult
+
+SERVICE = "woocommerce"
+GUIDE_URL = "https://omniops.dev/guides/woocommerce"
+WEBHOOK_TOPICS = ("product.created", "product.updated", "product.deleted", "order.created")
+ORDER_WINDOW = timedelta(days=30)
+APPROVAL_TIMEOUT_SECONDS = 30 * 60
+WC_AUTH_PURPOSE = "wc-auth"
+
+DECLARATION = ConsentDeclaration(
+    action="Connect your WooCommerce store: create a Read/Write REST API key, sync your products and recent "
+    "orders, and register webhooks that keep the catalog current",
+    service=SERVICE,
+    permissions=("Read/Write REST API key", "create webhooks"),
+    data_access=("products", "orders (last 30 days)", "store settings"),
+    duration="until you revoke it",
+    tier=ConsentTier.VERIFIED,
+)
+
+
+def webhook_delivery_url(public_url: str, owner_id: str) -> str:
+    """Where WooCommerce delivers this owner's webhooks."""
+    return f"{public_url.rstrip('/')}/callbacks/woocommerce/webhook/{owner_id}"
+
+
+class WooCommerceSetup:
+    """Builds the ``woocommerce.setup`` recipe with its collaborators injected by the composition root."""
+
+    def __init__(
+        self,
+        *,
+        public_url: str,
+        tokens: RunTokens,
+        catalog: Catalog,
+        clock: Clock,
+        webhook_secret: Callable[[str], str],
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.public_url = public_url.rstrip("/")
+        self.tokens = tokens
+        self.catalog = catalog
+        self.clock = clock
+        self.webhook_secret = webhook_secret  # owner_id -> secret, derivable by the gateway
+        self.retry = retry or RetryPolicy()
+
+    # -------------------------------------------------------------------------------------------- helpers
+    def _client(self, ctx: StepContext) -> woo.WooCommerceClient:
+        cred = ctx.credential(SERVICE)
+        store_url = str(ctx.params["store_url"])
+        if not cred or cred.get("store_url") != store_url:
+            raise CredentialsExpired("No WooCommerce key for this store is stored any more.", provider=SERVICE)
+        return woo.WooCommerceClient(
+            ctx.http, store_url=store_url, consumer_key=cred["consumer_key"], consumer_secret=cred["consumer_secret"]
+        )
+
+    # -------------------------------------------------------------------------------------------- steps
+    def check_site(self, ctx: StepContext) -> StepResult:
+        info = woo.probe(ctx.http, str(ctx.params["store_url"]))
+        if not info["https"]:
+            ctx.emit("Warning: your store uses plain HTTP, so keys and data travel unencrypted. Switch to HTTPS soon.")
+        name = info.get("name") or ctx.params["store_url"]
+        return StepResult(summary=f"Found WooCommerce at {name}", output={"https": info["https"]})
+
+    def obtain_keys(self, ctx: StepContext) -> StepResult:
+        store_url = str(ctx.params["store_url"])
+        existing = ctx.credential(SERVICE)
+        if existing and existing.get("store_url") == store_url and existing.get("run_id") == ctx.run_id:
+            return StepResult(summary="WooCommerce approved OmniOps", external_ids={"key_id": existing["key_id"]})
+        token = self.tokens.issue(ctx.run_id, WC_AUTH_PURPOSE)
+        url = woo.authorize_url(
+            store_url=store_url,
+            scope="read_write",
+            user_id=token,
+            return_url=f"{self.public_url}/callbacks/woocommerce/return",
+            callback_url=f"{self.public_url}/callbacks/woocommerce/keys",
+        )
+        answer = ctx.wait_for_owner(
+            f"Approve OmniOps in your WooCommerce admin: {url}", timeout_seconds=APPROVAL_TIMEOUT_SECONDS
+        )
+        if answer.get("denied"):
+            raise ProviderRejected("You declined the WooCommerce connection in wp-admin.", provider=SERVICE)
+        return StepResult(summary="WooCommerce approved OmniOps", external_ids={"key_id": str(answer["key_id"])})
+
+    def test_connection(self, ctx: StepContext) -> StepResult:
+        status = self._client(ctx).system_status()
+        env = status.get("environment", {}) if isinstance(status, dict) else {}
+        settings = status.get("settings", {}) if isinstance(status, dict) else {}
+        return StepResult(
+            summary="Connection tested", output={"wc_version": env.get("version"), "currency": settings.get("currency")}
+        )
+
+    def sync_products(self, ctx: StepContext) -> StepResult:
+        client = self._client(ctx)
+        synced = 0
+        pages = client.iter_pages("/products")
+        for page_no, total_pages, total, items in pages:
+            synced += self.catalog.upsert_products(ctx.owner_id, items)
+            if total_pages > 1 and (page_no % 10 == 0 or page_no == total_pages):
+                ctx.emit(f"Synced {synced} of {total} products")
+        return StepResult(summary=f"{synced} products synced", output={"products": synced})
+
+    def sync_orders(self, ctx: StepContext) -> StepResult:
+        client = self._client(ctx)
+        after = (self.clock.now() - ORDER_WINDOW).strftime("%Y-%m-%dT%H:%M:%S")
+        synced = 0
+        for _page, _pages, _total, items in client.iter_pages("/orders", params={"after": after}):
+            synced += self.catalog.upsert_orders(ctx.owner_id, items)
+        return StepResult(summary=f"{synced} recent orders synced", output={"orders": synced})
+
+    def register_webhooks(self, ctx: StepContext) -> StepResult:
+        client = self._client(ctx)
+        delivery = webhook_delivery_url(self.public_url, ctx.owner_id)
+        existing = {(h.get("topic"), h.get("delivery_url")): h for h in client.list_webhooks()}
+        ids: dict[str, str] = {}
+        for topic in WEBHOOK_TOPICS:
+            hook = existing.get((topic, delivery))
+            if hook is None or hook.get("status") == "disabled":
+                hook = client.create_webhook(
+                    name=f"OmniOps {topic}",
+                    topic=topic,
+                    delivery_url=delivery,
+                    secret=self.webhook_secret(ctx.owner_id),
+                )
+            ids[topic] = str(hook["id"])
+        return StepResult(summary="Webhooks registered", external_ids=ids)
+
+    def unregister_webhooks(self, ctx: StepContext, result: StepResult) -> None:
+        client = self._client(ctx)
+        for hook_id in result.external_ids.values():
+            try:
+                client.delete_webhook(int(hook_id))
+            except ProviderRejected:  # already gone
+                continue
+
+    def forget_catalog(self, ctx: StepContext, result: StepResult) -> None:
+        self.catalog.forget(ctx.owner_id)
+
+    # -------------------------------------------------------------------------------------------- recipe
+    def recipe(self) -> Recipe:
+        return Recipe(
+            name="woocommerce.setup",
+            intent="setup_integration",
+            service=SERVICE,
+            declaration=DECLARATION,
+            required=("store_url",),
+            prompts={"store_url": "What is your WooCommerce store address?"},
+            expected_seconds=120,
+            manual_guide_url=GUIDE_URL,
+            summarize=summarize,
+            steps=(
+                Step(id="check_site", title="Check the store", run=self.check_site, retry=self.retry),
+                Step(id="obtain_keys", title="Get API keys", run=self.obtain_keys, retry=self.retry),
+                Step(id="test_connection", title="Test the connection", run=self.test_connection, retry=self.retry),
+                Step(
+                    id="sync_products",
+                    title="Sync products",
+                    run=self.sync_products,
+                    compensate=self.forget_catalog,
+                    retry=self.retry,
+                ),
+                Step(id="sync_orders", title="Sync recent orders", run=self.sync_orders, retry=self.retry),
+                Step(
+                    id="register_webhooks",
+                    title="Register webhooks",
+                    run=self.register_webhooks,
+                    compensate=self.unregister_webhooks,
+                    retry=self.retry,
+                ),
+            ),
+        )
+
+
+def summarize(done: Mapping[str, StepResult]) -> str:
+    """The owner's "done" message: the true product count and a next step."""
+    products = int(done["sync_products"].output.get("products", 0)) if "sync_products" in done else 0
+    return f"Done! {products} products synced. Try: 'Show me your best sellers'"
+
+
+def key_secret_fields(payload: Mapping[str, Any], *, store_url: str, run_id: str) -> dict[str, str]:
+    """What the vault keeps for a WooCommerce key delivered by the wc-auth callback."""
+    return {
+        "store_url": store_url,
+        "consumer_key": str(payload["consumer_key"]),
+        "consumer_secret": str(payload["consumer_secret"]),
+        "key_id": str(payload["key_id"]),
+        "key_permissions": str(payload.get("key_permissions", "")),
+        "run_id": run_id,
+    }

@@ -1,0 +1,1 @@
+"""Provider callbacks: WooCommerce wc-auth key delivery and webhooks, Stripe Connect OAuth redirect."""
