@@ -163,7 +163,7 @@ def start_sandbox(host: str = "127.0.0.1", port: int = 0, *, seed: int = 0, late
     sandbox.urls = {name: f"{base}/{name}" for name in PROVIDERS}
     sandbox.woo.set_base_url(sandbox.urls["woocommerce"])
     sandbox._server = server
-    sandbox._thread = threading.Thread(target=server.serve_forever, name="omniops-sandbox", daemon=True)
+    sandbox._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="omniops-sandbox", daemon=True)
     sandbox._thread.start()
     return sandbox
 

@@ -81,7 +81,7 @@ def _loopback(url: str) -> bool:
 def _validate(request: Request) -> dict[str, str]:
     data: dict[str, str] = {}
     for param in AUTH_PARAMS:
-        values = request.values.getlist(param)
+        values = request.args.getlist(param) or request.form.getlist(param)
         if not values or not values[0]:
             raise ValueError(f"Missing parameter {param}")
         if len(values) > 1:

@@ -39,6 +39,7 @@ class Delivery:
     status: int | None
     body: bytes
     headers: dict[str, str]
+    ping: bool = False
     at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
 
@@ -51,6 +52,7 @@ class WebhookDispatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.deliveries: list[Delivery] = []
+        self._client: httpx.Client | None = None
 
     def enqueue(self, store: Store, hook: Webhook, payload: dict[str, Any]) -> None:
         """Queue a JSON delivery of ``payload`` to ``hook``."""
@@ -75,6 +77,7 @@ class WebhookDispatcher:
             time.sleep(0.01)
 
     def _run(self) -> None:
+        self._client = httpx.Client(timeout=self._timeout)
         while True:
             item = self._queue.get()
             try:
@@ -97,8 +100,9 @@ class WebhookDispatcher:
             "X-WC-Webhook-Delivery-ID": delivery_id,
         }
         status: int | None
+        assert self._client is not None
         try:
-            resp = httpx.post(hook.delivery_url, content=body, headers=headers, timeout=self._timeout)
+            resp = self._client.post(hook.delivery_url, content=body, headers=headers)
             status = resp.status_code
         except httpx.HTTPError:
             status = None
@@ -111,5 +115,7 @@ class WebhookDispatcher:
                 if hook.failure_count >= MAX_FAILURES:
                     hook.status = "disabled"
         with self._lock:
-            self.deliveries.append(Delivery(store.slug, hook.id, hook.topic, delivery_id, hook.delivery_url, status, body, headers))
+            self.deliveries.append(
+                Delivery(store.slug, hook.id, hook.topic, delivery_id, hook.delivery_url, status, body, headers, ping)
+            )
         store.faults.count("woocommerce.webhooks_delivered" if ok else "woocommerce.webhooks_failed")
