@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,10 +25,9 @@ class Receiver:
     got: threading.Event = field(default_factory=threading.Event)
 
     def wait(self, n: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
-        for _ in range(int(timeout * 100)):
-            if len(self.requests) >= n:
-                break
-            self.got.wait(0.01)
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < n and time.monotonic() < deadline:
+            time.sleep(0.01)
         return self.requests
 
 
