@@ -202,11 +202,13 @@ def _drop_connection(environ: WSGIEnv) -> None:
     sock = environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
         try:
+            # SO_LINGER=0: the final close() sends a RST; shutdown() ends the exchange now, so the
+            # client sees the connection drop with no response instead of waiting on keep-alive.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-    # werkzeug treats ConnectionError as "client went away": it closes the socket quietly,
-    # and with SO_LINGER=0 the close sends a RST.
+    # werkzeug treats ConnectionError as "client went away" and closes the socket quietly.
     raise ConnectionResetError("sandbox fault: connection reset")
 
 
