@@ -26,10 +26,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def html_page(title: str, body: str, status: int = 200) -> Response:
     """A small HTML page."""
-    doc = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{title}</title></head><body>{body}</body></html>"
-    )
+    doc = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
     return Response(doc, status=status, mimetype="text/html")
 
 

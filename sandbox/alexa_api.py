@@ -36,8 +36,8 @@ class AlexaState:
         self.faults = faults or Faults(seed=seed)
         self.lock = threading.RLock()
         rng = random.Random(f"{seed}:alexa")
-        self.client_id = "amzn1.application-oa2-client." + "%032x" % rng.getrandbits(128)
-        self.client_secret = "amzn1.oa2-cs.v1." + "%064x" % rng.getrandbits(256)
+        self.client_id = "amzn1.application-oa2-client." + f"{rng.getrandbits(128):032x}"
+        self.client_secret = "amzn1.oa2-cs.v1." + f"{rng.getrandbits(256):064x}"
         self.lwa_tokens: dict[str, tuple[str, float]] = {}  # token -> (scope, expires_at)
         self.api_access_tokens: dict[str, str] = {}  # apiAccessToken -> userId
         self.sent: list[dict[str, Any]] = []
@@ -98,7 +98,13 @@ def _handle(state: AlexaState, request: Request) -> Response:
 def _lwa_token(state: AlexaState, request: Request) -> Response:
     form = request.form
     if form.get("grant_type") != "client_credentials":
-        return json_response({"error": "unsupported_grant_type", "error_description": "The authorization grant type is not supported by the authorization server"}, 400)
+        return json_response(
+            {
+                "error": "unsupported_grant_type",
+                "error_description": "The authorization grant type is not supported by the authorization server",
+            },
+            400,
+        )
     if (
         form.get("client_id") != state.client_id
         or form.get("client_secret") != state.client_secret
@@ -160,7 +166,11 @@ def _validate_event(body: Any) -> str | None:
     if not isinstance(locs, list) or not locs or not all(isinstance(x, dict) and x.get("locale") for x in locs):
         return "localizedAttributes must be a non-empty list of objects with a locale."
     aud = body["relevantAudience"]
-    if not isinstance(aud, dict) or aud.get("type") not in ("Unicast", "Multicast") or not isinstance(aud.get("payload"), dict):
+    if (
+        not isinstance(aud, dict)
+        or aud.get("type") not in ("Unicast", "Multicast")
+        or not isinstance(aud.get("payload"), dict)
+    ):
         return "relevantAudience.type must be Unicast or Multicast with a payload object."
     if aud["type"] == "Unicast" and not aud["payload"].get("user"):
         return "relevantAudience.payload.user is required for Unicast."
@@ -185,7 +195,13 @@ def _validate_message_alert(payload: dict[str, Any]) -> str | None:
 
 def _proactive(state: AlexaState, request: Request, *, stage: str) -> Response:
     if not _lwa_ok(state, request, "alexa::proactive_events"):
-        return json_response({"code": "INVALID_ACCESS_TOKEN", "message": "The authentication token is invalid or doesn't have access to make this request"}, 403)
+        return json_response(
+            {
+                "code": "INVALID_ACCESS_TOKEN",
+                "message": "The authentication token is invalid or doesn't have access to make this request",
+            },
+            403,
+        )
     body = request.get_json(silent=True)
     err = _validate_event(body)
     if err is not None:
@@ -195,7 +211,13 @@ def _proactive(state: AlexaState, request: Request, *, stage: str) -> Response:
     ref = (user, str(body["referenceId"]))
     with state.lock:
         if ref in state._reference_ids:
-            return json_response({"code": "DUPLICATE_REFERENCE_ID", "message": "An event with this referenceId was already sent to this customer."}, 409)
+            return json_response(
+                {
+                    "code": "DUPLICATE_REFERENCE_ID",
+                    "message": "An event with this referenceId was already sent to this customer.",
+                },
+                409,
+            )
         state._reference_ids.add(ref)
     state._record("proactive_event", stage=stage, body=body)
     return Response(status=202)
@@ -222,7 +244,9 @@ def _directive(state: AlexaState, request: Request) -> Response:
     with state.lock:
         n = state._progressive.get(rid, 0)
         if n >= MAX_PROGRESSIVE:
-            return json_response({"code": 403, "message": "The skill is not allowed to send directives at the moment."}, 403)
+            return json_response(
+                {"code": 403, "message": "The skill is not allowed to send directives at the moment."}, 403
+            )
         state._progressive[rid] = n + 1
     state._record("directive", user=user, request_id=rid, speech=directive["speech"], body=body)
     return Response(status=204)

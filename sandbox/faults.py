@@ -62,7 +62,9 @@ class Faults:
         self._counters: Counter[str] = Counter()
 
     # ---- latency -------------------------------------------------------------------------------
-    def set_latency(self, provider: str = "*", *, fixed: float = 0.0, jitter: tuple[float, float] | None = None) -> None:
+    def set_latency(
+        self, provider: str = "*", *, fixed: float = 0.0, jitter: tuple[float, float] | None = None
+    ) -> None:
         """Add ``fixed`` seconds, or a uniform random delay in ``jitter`` = (low, high), to every request."""
         low, high = jitter if jitter is not None else (fixed, fixed)
         with self._lock:

@@ -138,7 +138,9 @@ def build_app(sandbox: Sandbox) -> WSGIApp:
     """One WSGI app mounting every simulator under its prefix, plus the admin endpoints."""
 
     def index(environ: WSGIEnv, start_response: StartResponse) -> Iterable[bytes]:
-        return json_response(sandbox.urls, 200 if environ.get("PATH_INFO", "/") in ("", "/") else 404)(environ, start_response)
+        return json_response(sandbox.urls, 200 if environ.get("PATH_INFO", "/") in ("", "/") else 404)(
+            environ, start_response
+        )
 
     return DispatcherMiddleware(
         index,
@@ -163,7 +165,9 @@ def start_sandbox(host: str = "127.0.0.1", port: int = 0, *, seed: int = 0, late
     sandbox.urls = {name: f"{base}/{name}" for name in PROVIDERS}
     sandbox.woo.set_base_url(sandbox.urls["woocommerce"])
     sandbox._server = server
-    sandbox._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="omniops-sandbox", daemon=True)
+    sandbox._thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="omniops-sandbox", daemon=True
+    )
     sandbox._thread.start()
     return sandbox
 
@@ -185,7 +189,9 @@ def run_cli(args: argparse.Namespace, *, block: bool = True) -> int:
         for name, url in sandbox.urls.items():
             print(f"{name:12} {url}")
         for store in sandbox.woo.describe():
-            print(f"store {store['slug']:7} {store['url']}  admin {store['admin']['login']}/{store['admin']['password']}")
+            print(
+                f"store {store['slug']:7} {store['url']}  admin {store['admin']['login']}/{store['admin']['password']}"
+            )
         print(f"admin        {sandbox.base_url}/__sandbox", flush=True)
     if not block:
         sandbox.stop()

@@ -14,8 +14,8 @@ import secrets
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,10 +28,18 @@ __all__ = ["TwilioAccount", "TwilioState", "compute_signature", "create_twilio_a
 
 API = "2010-04-01"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-MESSAGE_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-f]{32})/Messages(?:/(?P<msid>(?:SM|MM)[0-9a-f]{32}))?\.json$")
+MESSAGE_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-f]{32})/Messages(?:/(?P<msid>(?:SM|MM)[0-9a-f]{32}))?\.json$"
+)
 # Test-credential magic numbers [twilio docs]: From and To outcomes.
 MAGIC_FROM = {"+15005550001": 21212, "+15005550007": 21606, "+15005550008": 21611}
-MAGIC_TO = {"+15005550001": 21211, "+15005550002": 21612, "+15005550003": 21408, "+15005550004": 21610, "+15005550009": 21614}
+MAGIC_TO = {
+    "+15005550001": 21211,
+    "+15005550002": 21612,
+    "+15005550003": 21408,
+    "+15005550004": 21610,
+    "+15005550009": 21614,
+}
 ERRORS = {
     20003: (401, "Authenticate"),
     20404: (404, "The requested resource {path} was not found"),
@@ -41,10 +49,17 @@ ERRORS = {
     21602: (400, "Message body is required."),
     21603: (400, "A 'From' phone number is required."),
     21604: (400, "A 'To' phone number is required."),
-    21606: (400, "The From phone number {from_} is not a valid, SMS-capable inbound phone number or short code for your account."),
+    21606: (
+        400,
+        "The From phone number {from_} is not a valid, SMS-capable inbound phone number or short code for your "
+        "account.",
+    ),
     21610: (400, "Attempt to send to unsubscribed recipient"),
     21611: (400, "This 'From' number has exceeded the maximum number of queued messages"),
-    21612: (400, "The 'To' phone number: {to}, is not currently reachable using the 'From' phone number: {from_} via SMS."),
+    21612: (
+        400,
+        "The 'To' phone number: {to}, is not currently reachable using the 'From' phone number: {from_} via SMS.",
+    ),
     21614: (400, "'To' number is not a valid mobile number"),
     21617: (400, "The concatenated message body exceeds the 1600 character limit."),
 }
@@ -60,7 +75,12 @@ class TwilioError(Exception):
 
     def response(self) -> Response:
         """``{code, message, more_info, status}``."""
-        body = {"code": self.code, "message": self.message, "more_info": f"https://www.twilio.com/docs/errors/{self.code}", "status": self.status}
+        body = {
+            "code": self.code,
+            "message": self.message,
+            "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+            "status": self.status,
+        }
         return json_response(body, self.status)
 
 
@@ -92,8 +112,12 @@ class TwilioState:
         self.faults = faults or Faults(seed=seed)
         self.lock = threading.RLock()
         rng = random.Random(f"{seed}:twilio")
-        self.account = TwilioAccount("AC" + "%032x" % rng.getrandbits(128), "%032x" % rng.getrandbits(128), ["+15017122661", "+15005550006"])
-        self.test_account = TwilioAccount("AC" + "%032x" % rng.getrandbits(128), "%032x" % rng.getrandbits(128), ["+15005550006"], test=True)
+        self.account = TwilioAccount(
+            "AC" + f"{rng.getrandbits(128):032x}", f"{rng.getrandbits(128):032x}", ["+15017122661", "+15005550006"]
+        )
+        self.test_account = TwilioAccount(
+            "AC" + f"{rng.getrandbits(128):032x}", f"{rng.getrandbits(128):032x}", ["+15005550006"], test=True
+        )
         self.accounts = {a.sid: a for a in (self.account, self.test_account)}
         self.status_callbacks: list[dict[str, Any]] = []
 
@@ -107,9 +131,19 @@ class TwilioState:
         with self.lock:
             return [dict(m) for a in self.accounts.values() for m in a.messages.values()]
 
-    def send_inbound(self, to_url: str, from_: str, body: str, *, to: str | None = None, public_url: str | None = None) -> httpx.Response:
+    def send_inbound(
+        self, to_url: str, from_: str, body: str, *, to: str | None = None, public_url: str | None = None
+    ) -> httpx.Response:
         """POST an inbound SMS webhook to ``to_url`` signed with the main account's auth token."""
-        return send_inbound(to_url, from_, body, self.account.auth_token, public_url=public_url, to=to or self.account.numbers[0], account_sid=self.account.sid)
+        return send_inbound(
+            to_url,
+            from_,
+            body,
+            self.account.auth_token,
+            public_url=public_url,
+            to=to or self.account.numbers[0],
+            account_sid=self.account.sid,
+        )
 
 
 def send_inbound(
@@ -150,13 +184,22 @@ def send_inbound(
         "ApiVersion": API,
     }
     signature = compute_signature(auth_token, public_url or to_url, params)
-    headers = {"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1", "Content-Type": "application/x-www-form-urlencoded"}
+    headers = {
+        "X-Twilio-Signature": signature,
+        "User-Agent": "TwilioProxy/1.1",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
     return httpx.post(to_url, content=urlencode(params), headers=headers, timeout=10.0)
 
 
 def _error_body(status: int, message: str) -> dict[str, Any]:
     code = 20429 if status == 429 else 20500
-    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 def create_twilio_app(state: TwilioState) -> WSGIApp:
@@ -246,7 +289,10 @@ def _create(state: TwilioState, account: TwilioAccount, request: Request) -> dic
         "price_unit": "USD",
         "sid": sid,
         "status": "queued",
-        "subresource_uris": {"media": f"/{API}/Accounts/{account.sid}/Messages/{sid}/Media.json", "feedback": f"/{API}/Accounts/{account.sid}/Messages/{sid}/Feedback.json"},
+        "subresource_uris": {
+            "media": f"/{API}/Accounts/{account.sid}/Messages/{sid}/Media.json",
+            "feedback": f"/{API}/Accounts/{account.sid}/Messages/{sid}/Feedback.json",
+        },
         "to": to,
         "uri": uri,
     }

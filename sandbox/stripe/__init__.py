@@ -47,7 +47,14 @@ NO_KEY = (
 
 def _error_body(status: int, message: str) -> dict[str, Any]:
     if status == 429:
-        return {"error": {"message": "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.", "type": "invalid_request_error", "code": "rate_limit"}}
+        return {
+            "error": {
+                "message": "Too many requests hit the API too quickly. We recommend an exponential backoff of "
+                "your requests.",
+                "type": "invalid_request_error",
+                "code": "rate_limit",
+            }
+        }
     return {"error": {"message": f"Sandbox injected {status}: {message}", "type": "api_error"}}
 
 
@@ -89,7 +96,13 @@ def _handle(state: StripeState, request: Request) -> Response:
     try:
         endpoint, args = ROUTES.bind("sandbox").match(path, method=request.method)
     except (NotFound, MethodNotAllowed):
-        return _err(invalid_request(f"Unrecognized request URL ({request.method}: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.", status=404))
+        return _err(
+            invalid_request(
+                f"Unrecognized request URL ({request.method}: {path}). Please see https://stripe.com/docs or we "
+                f"can help at https://support.stripe.com/.",
+                status=404,
+            )
+        )
     try:
         account = _authenticate(state, request)
     except StripeError as exc:
@@ -104,7 +117,9 @@ def _handle(state: StripeState, request: Request) -> Response:
     return _idempotent(state, request, handler, account, params, args.get("oid"), key)
 
 
-def _run(state: StripeState, handler: api.Handler, account: Account, params: dict[str, Any], oid: str | None) -> Response:
+def _run(
+    state: StripeState, handler: api.Handler, account: Account, params: dict[str, Any], oid: str | None
+) -> Response:
     try:
         status, body = handler(state, account, params, oid)
     except StripeError as exc:
@@ -123,7 +138,15 @@ def _authenticate(state: StripeState, request: Request) -> Account:
         raise StripeError(401, {"message": NO_KEY, "type": "invalid_request_error"})
     cred = state.faults.credential_state("stripe", key)
     if cred == "expired":
-        raise StripeError(401, {"code": "api_key_expired", "doc_url": "https://stripe.com/docs/error-codes/api-key-expired", "message": f"Expired API Key provided: {mask(key)}", "type": "invalid_request_error"})
+        raise StripeError(
+            401,
+            {
+                "code": "api_key_expired",
+                "doc_url": "https://stripe.com/docs/error-codes/api-key-expired",
+                "message": f"Expired API Key provided: {mask(key)}",
+                "type": "invalid_request_error",
+            },
+        )
     with state.lock:
         acct_id = state.keys.get(key) if cred is None else None
     if acct_id is None:
@@ -136,15 +159,30 @@ def _authenticate(state: StripeState, request: Request) -> Account:
         if other is None or other.connected_to != account.id:
             raise StripeError(
                 403,
-                {"message": f"The provided key '{mask(key)}' does not have access to account '{target}' (or that account does not exist). Application access may have been revoked.", "type": "invalid_request_error", "code": "account_invalid"},
+                {
+                    "message": f"The provided key '{mask(key)}' does not have access to account '{target}' (or "
+                    "that account does not exist). Application access may have been revoked.",
+                    "type": "invalid_request_error",
+                    "code": "account_invalid",
+                },
             )
         return other
     return account
 
 
-def _idempotent(state: StripeState, request: Request, handler: api.Handler, account: Account, params: dict[str, Any], oid: str | None, key: str) -> Response:
+def _idempotent(
+    state: StripeState,
+    request: Request,
+    handler: api.Handler,
+    account: Account,
+    params: dict[str, Any],
+    oid: str | None,
+    key: str,
+) -> Response:
     if len(key) > 255:
-        return _err(invalid_request("Invalid idempotency key: must be at most 255 characters.", param="Idempotency-Key"))
+        return _err(
+            invalid_request("Invalid idempotency key: must be at most 255 characters.", param="Idempotency-Key")
+        )
     scope = (account.id, key)
     canonical = json.dumps(params, sort_keys=True)
     import time as _time
@@ -155,14 +193,53 @@ def _idempotent(state: StripeState, request: Request, handler: api.Handler, acco
             rec = None
         if rec is not None:
             if rec.in_progress:
-                return _err(StripeError(409, {"message": f"There is currently another in-progress request using this Stripe-Idempotency-Key (that probably means you submitted twice, and the other request is still going through): {key}. Please try again later.", "type": "invalid_request_error", "code": "idempotency_key_in_use", "doc_url": "https://stripe.com/docs/error-codes/idempotency-key-in-use"}))
+                return _err(
+                    StripeError(
+                        409,
+                        {
+                            "message": "There is currently another in-progress request using this "
+                            "Stripe-Idempotency-Key (that probably means you submitted twice, and the other "
+                            "request is still going through): {key}. Please try again later.",
+                            "type": "invalid_request_error",
+                            "code": "idempotency_key_in_use",
+                            "doc_url": "https://stripe.com/docs/error-codes/idempotency-key-in-use",
+                        },
+                    )
+                )
             if rec.path != request.path or rec.method != request.method:
-                return _err(StripeError(400, {"message": f"Keys for idempotent requests can only be used for the same endpoint they were first used for ('{request.method} {request.path}' vs '{rec.method} {rec.path}'). Try using a key other than '{key}' if you meant to execute a different request.", "type": "idempotency_error"}))
+                return _err(
+                    StripeError(
+                        400,
+                        {
+                            "message": "Keys for idempotent requests can only be used for the same endpoint "
+                            "they were first used for ('{request.method} {request.path}' vs '{rec.method} "
+                            "{rec.path}'). Try using a key other than '{key}' if you meant to execute a "
+                            "different request.",
+                            "type": "idempotency_error",
+                        },
+                    )
+                )
             if rec.params != canonical:
-                return _err(StripeError(400, {"message": f"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request.", "type": "idempotency_error"}))
+                return _err(
+                    StripeError(
+                        400,
+                        {
+                            "message": "Keys for idempotent requests can only be used with the same parameters "
+                            "they were first used with. Try using a key other than '{key}' if you meant to "
+                            "execute a different request.",
+                            "type": "idempotency_error",
+                        },
+                    )
+                )
             state.faults.count("stripe.idempotent_replays")
-            return json_response(rec.body, rec.status, {"Idempotent-Replayed": "true", "Idempotency-Key": key, "Original-Request": rec.request_id})
-        rec = IdempotencyRecord(request.method, request.path, canonical, request_id=str(request.environ.get("sandbox.request_id", "")))
+            return json_response(
+                rec.body,
+                rec.status,
+                {"Idempotent-Replayed": "true", "Idempotency-Key": key, "Original-Request": rec.request_id},
+            )
+        rec = IdempotencyRecord(
+            request.method, request.path, canonical, request_id=str(request.environ.get("sandbox.request_id", ""))
+        )
         state.idempotency[scope] = rec
     gate = state.gate
     if gate is not None:

@@ -18,7 +18,10 @@ CARDS: dict[str, dict[str, str]] = {
     "pm_card_chargeDeclinedInsufficientFunds": {"brand": "visa", "last4": "9995", "decline": "insufficient_funds"},
     "pm_card_authenticationRequired": {"brand": "visa", "last4": "3184", "action": "1"},
 }
-DECLINE_MESSAGES = {"generic_decline": "Your card was declined.", "insufficient_funds": "Your card has insufficient funds."}
+DECLINE_MESSAGES = {
+    "generic_decline": "Your card was declined.",
+    "insufficient_funds": "Your card has insufficient funds.",
+}
 PI_PARAMS = {
     "amount", "currency", "payment_method", "confirm", "automatic_payment_methods", "payment_method_types",
     "return_url", "off_session", "error_on_requires_action", "capture_method", "customer", "description",
@@ -52,11 +55,20 @@ def _missing(kind: str, obj_id: str, param: str) -> StripeError:
 
 def _pm(pm_id: str) -> dict[str, Any]:
     card = CARDS[pm_id]
-    return {"brand": card["brand"], "last4": card["last4"], "exp_month": 12, "exp_year": 2034, "funding": "credit", "country": "US"}
+    return {
+        "brand": card["brand"],
+        "last4": card["last4"],
+        "exp_month": 12,
+        "exp_year": 2034,
+        "funding": "credit",
+        "country": "US",
+    }
 
 
 # ---- payment intents -------------------------------------------------------------------------------
-def create_payment_intent(state: StripeState, account: Account, params: dict[str, Any], _oid: str | None) -> tuple[int, dict[str, Any]]:
+def create_payment_intent(
+    state: StripeState, account: Account, params: dict[str, Any], _oid: str | None
+) -> tuple[int, dict[str, Any]]:
     """``POST /v1/payment_intents``."""
     _unknown(params, PI_PARAMS)
     raw_amount = _require(params, "amount")
@@ -64,7 +76,9 @@ def create_payment_intent(state: StripeState, account: Account, params: dict[str
     try:
         amount = int(raw_amount)
     except ValueError:
-        raise invalid_request("Invalid integer: " + str(raw_amount), param="amount", code="parameter_invalid_integer") from None
+        raise invalid_request(
+            "Invalid integer: " + str(raw_amount), param="amount", code="parameter_invalid_integer"
+        ) from None
     if amount < 50:
         raise invalid_request(f"Amount must be at least $0.50 {currency}", param="amount", code="amount_too_small")
     apm = params.get("automatic_payment_methods") or {}
@@ -79,7 +93,12 @@ def create_payment_intent(state: StripeState, account: Account, params: dict[str
         "amount_received": 0,
         "application": None,
         "application_fee_amount": None,
-        "automatic_payment_methods": {"enabled": truthy(apm.get("enabled")), **({"allow_redirects": apm["allow_redirects"]} if "allow_redirects" in apm else {})} if apm else None,
+        "automatic_payment_methods": {
+            "enabled": truthy(apm.get("enabled")),
+            **({"allow_redirects": apm["allow_redirects"]} if "allow_redirects" in apm else {}),
+        }
+        if apm
+        else None,
         "canceled_at": None,
         "cancellation_reason": None,
         "capture_method": params.get("capture_method", "automatic_async"),
@@ -133,15 +152,18 @@ def _check_redirects(pi: dict[str, Any], params: dict[str, Any]) -> None:
     apm = params.get("automatic_payment_methods") or {}
     if apm and truthy(apm.get("enabled")) and apm.get("allow_redirects") != "never" and not params.get("return_url"):
         raise invalid_request(
-            "This PaymentIntent is configured to accept payment methods enabled in your Dashboard. Because some of these "
-            "payment methods might redirect your customer off of your page, you must provide a `return_url`. If you don't "
+            "This PaymentIntent is configured to accept payment methods enabled in your Dashboard. Because some "
+            "of these "
+            "payment methods might redirect your customer off of your page, you must provide a `return_url`. If "
+            "you don't "
             "want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and "
             "`automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.",
         )
     if not pi.get("payment_method"):
         raise invalid_request(
             "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent "
-            f"with {pi['customer'] or 'a customer'}, specify a payment method attached to this customer along with the customer ID.",
+            f"with {pi['customer'] or 'a customer'}, specify a payment method attached to this customer along "
+            f"with the customer ID.",
             code="payment_intent_unexpected_state",
         )
 
@@ -200,19 +222,25 @@ def _charge(state: StripeState, account: Account, pi: dict[str, Any], card: dict
         "refunded": False,
         "status": "failed" if declined else "succeeded",
         "failure_code": "card_declined" if declined else None,
-        "outcome": {"type": "issuer_declined" if declined else "authorized", "network_status": "declined_by_network" if declined else "approved_by_network"},
+        "outcome": {
+            "type": "issuer_declined" if declined else "authorized",
+            "network_status": "declined_by_network" if declined else "approved_by_network",
+        },
     }
     return state.put(account, charge)
 
 
-def confirm_payment_intent(state: StripeState, account: Account, params: dict[str, Any], oid: str | None) -> tuple[int, dict[str, Any]]:
+def confirm_payment_intent(
+    state: StripeState, account: Account, params: dict[str, Any], oid: str | None
+) -> tuple[int, dict[str, Any]]:
     """``POST /v1/payment_intents/{id}/confirm``."""
     pi = state.get(account, oid or "", "payment_intent")
     if pi is None:
         raise _missing("payment_intent", oid or "", "intent")
     if pi["status"] not in ("requires_payment_method", "requires_confirmation"):
         raise invalid_request(
-            f"This PaymentIntent's status is {pi['status']}, but must be requires_payment_method or requires_confirmation to be confirmed.",
+            f"This PaymentIntent's status is {pi['status']}, but must be requires_payment_method or "
+            f"requires_confirmation to be confirmed.",
             code="payment_intent_unexpected_state",
             saved=True,
         )
@@ -223,7 +251,9 @@ def confirm_payment_intent(state: StripeState, account: Account, params: dict[st
     return _confirm(state, account, pi)
 
 
-def get_payment_intent(state: StripeState, account: Account, _p: dict[str, Any], oid: str | None) -> tuple[int, dict[str, Any]]:
+def get_payment_intent(
+    state: StripeState, account: Account, _p: dict[str, Any], oid: str | None
+) -> tuple[int, dict[str, Any]]:
     """``GET /v1/payment_intents/{id}``."""
     pi = state.get(account, oid or "", "payment_intent")
     if pi is None:
@@ -231,9 +261,11 @@ def get_payment_intent(state: StripeState, account: Account, _p: dict[str, Any],
     return 200, pi
 
 
-def list_payment_intents(state: StripeState, account: Account, params: dict[str, Any], _oid: str | None) -> tuple[int, dict[str, Any]]:
+def list_payment_intents(
+    state: StripeState, account: Account, params: dict[str, Any], _oid: str | None
+) -> tuple[int, dict[str, Any]]:
     """``GET /v1/payment_intents``."""
-    return 200, paginate(state.list(account, "payment_intent"), params, "/v1/payment_intents")
+    return 200, paginate(state.list_objects(account, "payment_intent"), params, "/v1/payment_intents")
 
 
 def get_charge(state: StripeState, account: Account, _p: dict[str, Any], oid: str | None) -> tuple[int, dict[str, Any]]:
@@ -245,28 +277,43 @@ def get_charge(state: StripeState, account: Account, _p: dict[str, Any], oid: st
 
 
 # ---- refunds ---------------------------------------------------------------------------------------
-def create_refund(state: StripeState, account: Account, params: dict[str, Any], _oid: str | None) -> tuple[int, dict[str, Any]]:
+def create_refund(
+    state: StripeState, account: Account, params: dict[str, Any], _oid: str | None
+) -> tuple[int, dict[str, Any]]:
     """``POST /v1/refunds`` (by ``payment_intent`` or ``charge``)."""
     _unknown(params, {"payment_intent", "charge", "amount", "reason", "metadata", "expand", "instructions_email"})
     if params.get("payment_intent"):
         pi = state.get(account, str(params["payment_intent"]), "payment_intent")
         if pi is None:
-            raise invalid_request(f"No such payment_intent: '{params['payment_intent']}'", param="payment_intent", code="resource_missing", saved=True)
+            raise invalid_request(
+                f"No such payment_intent: '{params['payment_intent']}'",
+                param="payment_intent",
+                code="resource_missing",
+                saved=True,
+            )
         if not pi.get("latest_charge") or pi["status"] != "succeeded":
             raise invalid_request(
-                f"This PaymentIntent ({pi['id']}) does not have a successful charge to refund.", param="payment_intent", saved=True
+                f"This PaymentIntent ({pi['id']}) does not have a successful charge to refund.",
+                param="payment_intent",
+                saved=True,
             )
         charge = state.get(account, pi["latest_charge"], "charge")
     elif params.get("charge"):
         charge = state.get(account, str(params["charge"]), "charge")
         if charge is None:
-            raise invalid_request(f"No such charge: '{params['charge']}'", param="charge", code="resource_missing", saved=True)
+            raise invalid_request(
+                f"No such charge: '{params['charge']}'", param="charge", code="resource_missing", saved=True
+            )
     else:
-        raise invalid_request("One of the following params should be provided for this request: payment_intent or charge.")
+        raise invalid_request(
+            "One of the following params should be provided for this request: payment_intent or charge."
+        )
     assert charge is not None
     remaining = charge["amount_captured"] - charge["amount_refunded"]
     if remaining <= 0:
-        raise invalid_request(f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded", saved=True)
+        raise invalid_request(
+            f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded", saved=True
+        )
     amount = int(params.get("amount") or remaining)
     if amount > remaining:
         raise invalid_request(
@@ -307,9 +354,13 @@ def get_refund(state: StripeState, account: Account, _p: dict[str, Any], oid: st
 
 
 # ---- webhook endpoints -----------------------------------------------------------------------------
-def create_webhook_endpoint(state: StripeState, account: Account, params: dict[str, Any], _oid: str | None) -> tuple[int, dict[str, Any]]:
+def create_webhook_endpoint(
+    state: StripeState, account: Account, params: dict[str, Any], _oid: str | None
+) -> tuple[int, dict[str, Any]]:
     """``POST /v1/webhook_endpoints``."""
-    _unknown(params, {"url", "enabled_events", "description", "metadata", "api_version", "connect", "expand", "disabled"})
+    _unknown(
+        params, {"url", "enabled_events", "description", "metadata", "api_version", "connect", "expand", "disabled"}
+    )
     url = str(_require(params, "url"))
     events = _require(params, "enabled_events")
     if not url.startswith(("http://", "https://")):
@@ -332,12 +383,16 @@ def create_webhook_endpoint(state: StripeState, account: Account, params: dict[s
     return 200, {**endpoint, "secret": "whsec_" + secrets.token_urlsafe(24)}
 
 
-def list_webhook_endpoints(state: StripeState, account: Account, params: dict[str, Any], _oid: str | None) -> tuple[int, dict[str, Any]]:
+def list_webhook_endpoints(
+    state: StripeState, account: Account, params: dict[str, Any], _oid: str | None
+) -> tuple[int, dict[str, Any]]:
     """``GET /v1/webhook_endpoints``."""
-    return 200, paginate(state.list(account, "webhook_endpoint"), params, "/v1/webhook_endpoints")
+    return 200, paginate(state.list_objects(account, "webhook_endpoint"), params, "/v1/webhook_endpoints")
 
 
-def get_webhook_endpoint(state: StripeState, account: Account, _p: dict[str, Any], oid: str | None) -> tuple[int, dict[str, Any]]:
+def get_webhook_endpoint(
+    state: StripeState, account: Account, _p: dict[str, Any], oid: str | None
+) -> tuple[int, dict[str, Any]]:
     """``GET /v1/webhook_endpoints/{id}``."""
     we = state.get(account, oid or "", "webhook_endpoint")
     if we is None or we.get("deleted"):
@@ -345,7 +400,9 @@ def get_webhook_endpoint(state: StripeState, account: Account, _p: dict[str, Any
     return 200, we
 
 
-def delete_webhook_endpoint(state: StripeState, account: Account, _p: dict[str, Any], oid: str | None) -> tuple[int, dict[str, Any]]:
+def delete_webhook_endpoint(
+    state: StripeState, account: Account, _p: dict[str, Any], oid: str | None
+) -> tuple[int, dict[str, Any]]:
     """``DELETE /v1/webhook_endpoints/{id}``."""
     we = state.get(account, oid or "", "webhook_endpoint")
     if we is None or we.get("deleted"):
@@ -356,9 +413,19 @@ def delete_webhook_endpoint(state: StripeState, account: Account, _p: dict[str, 
     return 200, {"id": we["id"], "object": "webhook_endpoint", "deleted": True}
 
 
-def get_account(state: StripeState, account: Account, _p: dict[str, Any], _oid: str | None) -> tuple[int, dict[str, Any]]:
+def get_account(
+    state: StripeState, account: Account, _p: dict[str, Any], _oid: str | None
+) -> tuple[int, dict[str, Any]]:
     """``GET /v1/account``."""
-    return 200, {"id": account.id, "object": "account", "business_profile": {"name": account.name}, "charges_enabled": True, "country": "US", "default_currency": "usd", "type": "standard"}
+    return 200, {
+        "id": account.id,
+        "object": "account",
+        "business_profile": {"name": account.name},
+        "charges_enabled": True,
+        "country": "US",
+        "default_currency": "usd",
+        "type": "standard",
+    }
 
 
 def paginate(rows: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
@@ -368,12 +435,16 @@ def paginate(rows: list[dict[str, Any]], params: dict[str, Any], url: str) -> di
     except ValueError:
         raise invalid_request("Invalid integer: " + str(params.get("limit")), param="limit") from None
     if not 1 <= limit <= 100:
-        raise invalid_request("This value must be between 1 and 100 (it is currently " + str(limit) + ").", param="limit")
+        raise invalid_request(
+            "This value must be between 1 and 100 (it is currently " + str(limit) + ").", param="limit"
+        )
     ids = [r["id"] for r in rows]
     if params.get("starting_after"):
         sa = str(params["starting_after"])
         if sa not in ids:
-            raise invalid_request(f"No such object: '{sa}'", param="starting_after", code="resource_missing", status=404)
+            raise invalid_request(
+                f"No such object: '{sa}'", param="starting_after", code="resource_missing", status=404
+            )
         rows = rows[ids.index(sa) + 1 :]
     elif params.get("ending_before"):
         eb = str(params["ending_before"])

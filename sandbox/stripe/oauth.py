@@ -30,7 +30,9 @@ def authorize_page(state: StripeState, request: Request) -> Response:
     args = request.values
     client_id = args.get("client_id", "")
     if client_id != state.client_id:
-        return html_page("Stripe", "<h1>Invalid client_id</h1><p>No application matches the supplied client identifier.</p>", 400)
+        return html_page(
+            "Stripe", "<h1>Invalid client_id</h1><p>No application matches the supplied client identifier.</p>", 400
+        )
     if args.get("response_type", "code") != "code":
         return html_page("Stripe", "<h1>Invalid response_type</h1><p>Only 'code' is supported.</p>", 400)
     scope = args.get("scope", "read_only")
@@ -38,15 +40,28 @@ def authorize_page(state: StripeState, request: Request) -> Response:
         return html_page("Stripe", f"<h1>Invalid scope</h1><p>Invalid scope: {escape(scope)}</p>", 400)
     redirect_uri = args.get("redirect_uri", "")
     if not redirect_uri or (state.redirect_uris and redirect_uri not in state.redirect_uris):
-        return html_page("Stripe", "<h1>Invalid redirect_uri</h1><p>Invalid redirect URI. It must match one of your registered redirect URIs.</p>", 400)
+        return html_page(
+            "Stripe",
+            "<h1>Invalid redirect_uri</h1><p>Invalid redirect URI. It must match one of your registered "
+            "redirect URIs.</p>",
+            400,
+        )
     st = args.get("state", "")
     if request.method == "POST":
         if request.form.get("decision") != "approve":
-            return _redirect_with(redirect_uri, {"error": "access_denied", "error_description": "The user denied your request", "state": st})
+            return _redirect_with(
+                redirect_uri,
+                {"error": "access_denied", "error_description": "The user denied your request", "state": st},
+            )
         acct = state.connect_account(name=request.form.get("business_name") or "Connected Store", scope=scope)
         code = "ac_" + secrets.token_urlsafe(24).replace("-", "a").replace("_", "b")
         with state.lock:
-            state.codes[code] = {"account": acct.id, "created": time.time(), "used": False, "redirect_uri": redirect_uri}
+            state.codes[code] = {
+                "account": acct.id,
+                "created": time.time(),
+                "used": False,
+                "redirect_uri": redirect_uri,
+            }
         return _redirect_with(redirect_uri, {"scope": scope, "code": code, "state": st})
     hidden = "".join(f"<input type='hidden' name='{escape(k)}' value='{escape(v)}'>" for k, v in args.items())
     body = (
@@ -79,7 +94,8 @@ def token(state: StripeState, request: Request) -> Response:
     if _platform_key(state, request, params) is None:
         return _oauth_error(
             "invalid_client",
-            "No authentication was provided. Send your secret API key using the Authorization header, or as a client_secret POST parameter.",
+            "No authentication was provided. Send your secret API key using the Authorization header, or as a "
+            "client_secret POST parameter.",
             401,
         )
     grant = str(params.get("grant_type", ""))
@@ -122,5 +138,8 @@ def deauthorize(state: StripeState, request: Request) -> Response:
         return _oauth_error("invalid_client", f"No such application: '{params.get('client_id', '')}'")
     user = str(params.get("stripe_user_id", ""))
     if not state.deauthorize(user):
-        return _oauth_error("invalid_client", f"This application is not connected to stripe account {user}, or that account does not exist.")
+        return _oauth_error(
+            "invalid_client",
+            f"This application is not connected to stripe account {user}, or that account does not exist.",
+        )
     return json_response({"stripe_user_id": user})

@@ -17,7 +17,8 @@ def decode(form: MultiDict[str, str]) -> dict[str, Any]:
         head = full_key.split("[", 1)[0]
         path = [head, *_TOKEN.findall(full_key[len(head) :])]
         _assign(out, path, value)
-    return _lists(out)
+    result = _lists(out)
+    return result if isinstance(result, dict) else {}
 
 
 def _assign(node: dict[str, Any], path: list[str], value: str) -> None:

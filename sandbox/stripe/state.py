@@ -15,7 +15,9 @@ from sandbox.faults import Faults
 class StripeError(Exception):
     """An API error rendered as ``{"error": {...}}`` with an HTTP status."""
 
-    def __init__(self, status: int, body: dict[str, Any], *, saved: bool = True, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: dict[str, Any], *, saved: bool = True, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(body.get("message", ""))
         self.status = status
         self.body = body
@@ -23,7 +25,9 @@ class StripeError(Exception):
         self.headers = headers or {}
 
 
-def invalid_request(message: str, *, param: str | None = None, code: str | None = None, status: int = 400, saved: bool = False) -> StripeError:
+def invalid_request(
+    message: str, *, param: str | None = None, code: str | None = None, status: int = 400, saved: bool = False
+) -> StripeError:
     """An ``invalid_request_error`` (validation errors are not saved for idempotency)."""
     body: dict[str, Any] = {"message": message, "type": "invalid_request_error"}
     if code:
@@ -75,7 +79,9 @@ class StripeState:
         self.lock = threading.RLock()
         rng = random.Random(f"{seed}:stripe")
         self.platform = Account(f"acct_1Plat{rng.getrandbits(40):010X}"[:21], "OmniOps Platform")
-        self.secret_key = "sk_test_" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(99))
+        self.secret_key = "sk_test_" + "".join(
+            rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(99)
+        )
         self.publishable_key = "pk_test_" + self.secret_key[8:]
         self.client_id = "ca_" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdef") for _ in range(32))
         self.accounts: dict[str, Account] = {self.platform.id: self.platform}
@@ -149,7 +155,7 @@ class StripeState:
             obj = account.objects.get(obj_id)
             return obj if obj is not None and obj.get("object") == kind else None
 
-    def list(self, account: Account, kind: str) -> list[dict[str, Any]]:
+    def list_objects(self, account: Account, kind: str) -> list[dict[str, Any]]:
         """Objects of ``kind``, newest first."""
         with self.lock:
             rows = [o for o in account.objects.values() if o.get("object") == kind and not o.get("deleted")]

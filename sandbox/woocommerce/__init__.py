@@ -41,7 +41,9 @@ DEFAULT_STORES = (
 class WooState:
     """All stores plus the webhook dispatcher: the Python API tests and the demo drive."""
 
-    def __init__(self, *, seed: int = 0, faults: Faults | None = None, stores: Iterable[StoreSpec] = DEFAULT_STORES) -> None:
+    def __init__(
+        self, *, seed: int = 0, faults: Faults | None = None, stores: Iterable[StoreSpec] = DEFAULT_STORES
+    ) -> None:
         self.seed = seed
         self.faults = faults or Faults(seed=seed)
         self.dispatcher = WebhookDispatcher()
@@ -51,7 +53,14 @@ class WooState:
 
     def add_store(self, spec: StoreSpec) -> Store:
         """Create (or replace) a seeded store."""
-        store = Store(slug=spec.slug, name=spec.name, product_count=spec.products, seed=self.seed, ssl=spec.ssl, faults=self.faults)
+        store = Store(
+            slug=spec.slug,
+            name=spec.name,
+            product_count=spec.products,
+            seed=self.seed,
+            ssl=spec.ssl,
+            faults=self.faults,
+        )
         store.dispatcher = self.dispatcher.enqueue
         store.ping = self.dispatcher.enqueue_ping
         self.stores[spec.slug] = store
@@ -100,7 +109,11 @@ class WooState:
                     "ssl": store.ssl,
                     "products": store.product_count(),
                     "admin": {"login": admin.login, "password": admin.password, "url": f"{store.base_url}/wp-admin/"},
-                    "rest_key": {"consumer_key": ck, "consumer_secret": key.consumer_secret, "permissions": key.permissions},
+                    "rest_key": {
+                        "consumer_key": ck,
+                        "consumer_secret": key.consumer_secret,
+                        "permissions": key.permissions,
+                    },
                 }
             )
         return out
@@ -126,7 +139,14 @@ def _route(state: WooState, request: Request) -> Response:
     if len(parts) < 3 or parts[1] != "stores" or parts[2] not in state.stores:
         if request.path in ("", "/"):
             return json_response({"stores": state.describe()})
-        return json_response({"code": "rest_no_route", "message": "No route was found matching the URL and request method", "data": {"status": 404}}, 404)
+        return json_response(
+            {
+                "code": "rest_no_route",
+                "message": "No route was found matching the URL and request method",
+                "data": {"status": 404},
+            },
+            404,
+        )
     store = state.stores[parts[2]]
     store_path = f"{request.script_root}/stores/{store.slug}"
     store_url = f"{request.host_url.rstrip('/')}{store_path}"
@@ -138,7 +158,9 @@ def _route(state: WooState, request: Request) -> Response:
     if sub in ("/", "/index.php") and "rest_route" in request.args:
         return handle_rest(store, request, request.args["rest_route"], url_path=f"{store_path}{sub}")
     if sub.startswith("/wc-auth/v1/"):
-        return handle_wc_auth(store, request, sub[len("/wc-auth/v1/") :].strip("/"), store_url=store_url, store_path=store_path)
+        return handle_wc_auth(
+            store, request, sub[len("/wc-auth/v1/") :].strip("/"), store_url=store_url, store_path=store_path
+        )
     if sub == "/wp-login.php":
         return handle_login(store, request, store_url=store_url, store_path=store_path)
     if sub.startswith("/wp-admin"):

@@ -24,7 +24,8 @@ from sandbox.woocommerce.state import ApiKey, Store
 OAUTH_WINDOW = 15 * 60
 OAUTH_REQUIRED = ("oauth_consumer_key", "oauth_timestamp", "oauth_nonce", "oauth_signature", "oauth_signature_method")
 BASIC_REALM = (
-    'Basic realm="WooCommerce API. Use a consumer key in the username field and a consumer secret in the password field."'
+    'Basic realm="WooCommerce API. Use a consumer key in the username field and a consumer secret in '
+    'the password field."'
 )
 
 
@@ -130,7 +131,10 @@ def _check_signature(store: Store, request: Request, key: ApiKey, params: dict[s
         raise AuthError("woocommerce_rest_authentication_error", "Invalid signature - signature method is invalid.")
     given = unquote(params["oauth_signature"].replace(" ", "+"))
     host = request.host
-    urls = {f"{'https' if is_ssl(store, request) else 'http'}://{host}{url_path}", f"{request.scheme}://{host}{url_path}"}
+    urls = {
+        f"{'https' if is_ssl(store, request) else 'http'}://{host}{url_path}",
+        f"{request.scheme}://{host}{url_path}",
+    }
     for url in urls:
         for base in signature_base_strings(request.method, url, params):
             if hmac.compare_digest(sign(base, key.consumer_secret, method), given):
@@ -142,7 +146,9 @@ def check_permissions(key: ApiKey, method: str) -> None:
     """Per-method key permission check (read / write / read_write)."""
     if method in ("HEAD", "GET"):
         if key.permissions not in ("read", "read_write"):
-            raise AuthError("woocommerce_rest_authentication_error", "The API key provided does not have read permissions.")
+            raise AuthError(
+                "woocommerce_rest_authentication_error", "The API key provided does not have read permissions."
+            )
     elif method in ("POST", "PUT", "PATCH", "DELETE"):
         if key.permissions not in ("write", "read_write"):
             raise AuthError(

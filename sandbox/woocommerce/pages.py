@@ -143,16 +143,18 @@ def _login_form(store: Store, data: dict[str, str], error: str = "") -> Response
 
 
 def _grant_page(store: Store, request: Request, data: dict[str, str], user: User, store_url: str) -> Response:
-    granted = f"{store_url}/wc-auth/v1/access_granted?{urlencode({**data, 'wc_auth_nonce': nonce(store, request, 'wc_auth_grant_access')})}"
+    grant_nonce = nonce(store, request, "wc_auth_grant_access")
+    granted = f"{store_url}/wc-auth/v1/access_granted?{urlencode({**data, 'wc_auth_nonce': grant_nonce})}"
     deny = _add_query(_formatted_url(data["return_url"]), {"success": "0", "user_id": data["user_id"]})
     perms = "".join(f"<li>{escape(p)}</li>" for p in SCOPES[data["scope"]])
     body = (
         f"<h1>{escape(data['app_name'])} would like to connect to {escape(store.name)}</h1>"
-        f"<p>This will give \"{escape(data['app_name'])}\" <strong>{escape(PERMISSION_LABELS[data['scope']])}</strong> "
+        f'<p>This will give "{escape(data["app_name"])}" <strong>{escape(PERMISSION_LABELS[data["scope"]])}</strong> '
         "access which will allow it to:</p>"
         f"<ul class='wc-auth-permissions'>{perms}</ul>"
         f"<div class='wc-auth-logged-in-as'><p>Logged in as {escape(user.login)}</p></div>"
-        f"<p class='wc-auth-actions'><a href='{escape(granted)}' class='button button-primary wc-auth-approve'>Approve</a> "
+        f"<p class='wc-auth-actions'><a href='{escape(granted)}' class='button button-primary "
+        f"wc-auth-approve'>Approve</a> "
         f"<a href='{escape(deny)}' class='button wc-auth-deny'>Deny</a></p>"
     )
     return html_page("Connect", body)
@@ -219,7 +221,8 @@ def _wp_login_form(redirect_to: str, error: str) -> Response:
         "<div class='user-pass-wrap'><label for='user_pass'>Password</label>"
         "<input type='password' name='pwd' id='user_pass' class='input'></div>"
         f"<input type='hidden' name='redirect_to' value='{escape(redirect_to)}'>"
-        "<p class='submit'><input type='submit' name='wp-submit' id='wp-submit' class='button button-primary' value='Log In'></p>"
+        "<p class='submit'><input type='submit' name='wp-submit' id='wp-submit' class='button button-primary' "
+        "value='Log In'></p>"
         "</form></div>"
     )
     return html_page("Log In", body, 200)
@@ -240,7 +243,8 @@ def handle_admin(store: Store, request: Request, sub: str, *, store_url: str) ->
         keys_url = f"{store_url}/wp-admin/admin.php?page=wc-settings&tab=advanced&section=keys"
         return html_page(
             "Dashboard",
-            f"<h1>Dashboard</h1><ul id='adminmenu'><li><a href='{escape(keys_url)}'>WooCommerce &gt; Settings &gt; Advanced &gt; REST API</a></li></ul>",
+            f"<h1>Dashboard</h1><ul id='adminmenu'><li><a href='{escape(keys_url)}'>WooCommerce &gt; Settings "
+            f"&gt; Advanced &gt; REST API</a></li></ul>",
         )
     return html_page("Not found", "<p>Sorry, you are not allowed to access this page.</p>", 403)
 
@@ -267,9 +271,11 @@ def _settings(store: Store, request: Request, user: User, store_url: str) -> Res
     revoke_nonce = nonce(store, request, "revoke")
     for k in keys:
         rows.append(
-            f"<tr data-key-id='{k.key_id}'><td class='title'>{escape(k.description)}</td><td class='truncated_key'><code>…{escape(k.truncated_key)}</code></td>"
+            f"<tr data-key-id='{k.key_id}'><td class='title'>{escape(k.description)}</td><td "
+            f"class='truncated_key'><code>…{escape(k.truncated_key)}</code></td>"
             f"<td class='permissions'>{PERMISSION_LABELS.get(k.permissions, k.permissions)}</td>"
-            f"<td><a class='revoke' href='{escape(keys_url)}&amp;revoke-key={k.key_id}&amp;_wpnonce={revoke_nonce}'>Revoke</a></td></tr>"
+            f"<td><a class='revoke' "
+            f"href='{escape(keys_url)}&amp;revoke-key={k.key_id}&amp;_wpnonce={revoke_nonce}'>Revoke</a></td></tr>"
         )
     notice = "<div class='updated'><p>API key revoked successfully.</p></div>" if request.args.get("revoked") else ""
     body = (
@@ -303,7 +309,8 @@ def _generate(store: Store, request: Request, user: User) -> dict[str, Any]:
         "consumer_key": ck,
         "consumer_secret": key.consumer_secret,
         "truncated_key": key.truncated_key,
-        "message": "API Key generated successfully. Make sure to copy your new keys now as the secret key will be hidden once you leave this page.",
+        "message": "API Key generated successfully. Make sure to copy your new keys now as the secret key will "
+        "be hidden once you leave this page.",
         "key_id": key.key_id,
     }
 
@@ -314,23 +321,31 @@ def _ajax_update_key(store: Store, request: Request, user: User) -> Response:
     result = _generate(store, request, user)
     if "error" in result:
         return json_response({"success": False, "data": {"message": result["error"]}})
-    result["revoke_url"] = "<a style=\"color: #a00; text-decoration: none;\" href=\"#\">Revoke key</a>"
+    result["revoke_url"] = '<a style="color: #a00; text-decoration: none;" href="#">Revoke key</a>'
     return json_response({"success": True, "data": result})
 
 
-def _key_form(store: Store, request: Request, user: User, *, generated: dict[str, Any] | None = None, error: str = "") -> Response:
+def _key_form(
+    store: Store, request: Request, user: User, *, generated: dict[str, Any] | None = None, error: str = ""
+) -> Response:
     options = "".join(
-        f"<option value='{v}'{' selected' if v == 'read' else ''}>{label}</option>" for v, label in PERMISSION_LABELS.items()
+        f"<option value='{v}'{' selected' if v == 'read' else ''}>{label}</option>"
+        for v, label in PERMISSION_LABELS.items()
     )
-    users = "".join(f"<option value='{u.id}'{' selected' if u.id == user.id else ''}>{escape(u.login)}</option>" for u in store.users.values())
+    users = "".join(
+        f"<option value='{u.id}'{' selected' if u.id == user.id else ''}>{escape(u.login)}</option>"
+        for u in store.users.values()
+    )
     err = f"<div class='error'><p>{escape(error)}</p></div>" if error else ""
     shown = ""
     if generated is not None:
         shown = (
             f"<div class='updated'><p>{escape(generated['message'])}</p></div>"
             "<table id='api-keys-options'>"
-            f"<tr><th>Consumer key</th><td><input id='key_consumer_key' type='text' readonly value='{escape(generated['consumer_key'])}'></td></tr>"
-            f"<tr><th>Consumer secret</th><td><input id='key_consumer_secret' type='text' readonly value='{escape(generated['consumer_secret'])}'></td></tr>"
+            f"<tr><th>Consumer key</th><td><input id='key_consumer_key' type='text' readonly "
+            f"value='{escape(generated['consumer_key'])}'></td></tr>"
+            f"<tr><th>Consumer secret</th><td><input id='key_consumer_secret' type='text' readonly "
+            f"value='{escape(generated['consumer_secret'])}'></td></tr>"
             "</table><div id='keys-qrcode'></div><a class='revoke-api-key' href='#'>Revoke key</a>"
         )
     body = (
@@ -341,8 +356,10 @@ def _key_form(store: Store, request: Request, user: User, *, generated: dict[str
         "<p><label for='key_description'>Description</label>"
         "<input id='key_description' name='description' type='text' maxlength='200'></p>"
         f"<p><label for='key_user'>User</label><select id='key_user' name='user'>{users}</select></p>"
-        f"<p><label for='key_permissions'>Permissions</label><select id='key_permissions' name='permissions'>{options}</select></p>"
-        "<p><button type='submit' class='button button-primary' name='update_api_key' id='update_api_key' value='1'>Generate API key</button></p>"
+        f"<p><label for='key_permissions'>Permissions</label><select id='key_permissions' "
+        f"name='permissions'>{options}</select></p>"
+        "<p><button type='submit' class='button button-primary' name='update_api_key' id='update_api_key' "
+        "value='1'>Generate API key</button></p>"
         "</form>"
     )
     return html_page("Add key", body, 200)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +16,11 @@ from sandbox._http import Request, Response, json_response
 from sandbox.woocommerce.auth import BASIC_REALM, AuthError, authenticate, check_permissions
 from sandbox.woocommerce.state import WC_VERSION, WP_VERSION, ApiKey, Store
 
-WEBHOOK_TOPICS = {f"{r}.{e}" for r in ("coupon", "customer", "order", "product") for e in ("created", "updated", "deleted", "restored")}
+WEBHOOK_TOPICS = {
+    f"{r}.{e}"
+    for r in ("coupon", "customer", "order", "product")
+    for e in ("created", "updated", "deleted", "restored")
+}
 
 ROUTES = Map(
     [
@@ -70,11 +74,16 @@ def handle_rest(store: Store, request: Request, route: str, *, url_path: str) ->
         return err.response()
 
 
-def _dispatch(store: Store, request: Request, endpoint: str, args: dict[str, Any], key: ApiKey | None) -> Response:
+def _dispatch(store: Store, request: Request, endpoint: str, args: Mapping[str, Any], key: ApiKey | None) -> Response:
     if endpoint == "index":
         return json_response(_index(store))
     if endpoint == "namespace":
-        return json_response({"namespace": "wc/v3", "routes": {f"/wc/v3{r.rule[6:]}": {} for r in ROUTES.iter_rules() if r.rule.startswith("/wc/v3/")}})
+        return json_response(
+            {
+                "namespace": "wc/v3",
+                "routes": {f"/wc/v3{r.rule[6:]}": {} for r in ROUTES.iter_rules() if r.rule.startswith("/wc/v3/")},
+            }
+        )
     _require(key, request.method, "rid" in args)
     handler = HANDLERS.get((endpoint, request.method))
     if handler is None:
@@ -120,10 +129,17 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
         value = int(raw)
     except ValueError:
         raise RestError(
-            "rest_invalid_param", f"Invalid parameter(s): {name}", 400, {"params": {name: f"{name} is not of type integer."}}
+            "rest_invalid_param",
+            f"Invalid parameter(s): {name}",
+            400,
+            {"params": {name: f"{name} is not of type integer."}},
         ) from None
     if value < low or (high is not None and value > high):
-        rng = f"{name} must be between {low} (inclusive) and {high} (inclusive)" if high else f"{name} must be greater than or equal to {low}"
+        rng = (
+            f"{name} must be between {low} (inclusive) and {high} (inclusive)"
+            if high
+            else f"{name} must be greater than or equal to {low}"
+        )
         raise RestError(
             "rest_invalid_param",
             f"Invalid parameter(s): {name}",
@@ -138,7 +154,11 @@ def _paginate(store: Store, request: Request, path: str, total: int) -> tuple[in
     per_page = _int_param(request, "per_page", 10, 1, 100)
     pages = math.ceil(total / per_page) if total else 0
     base = f"{store.base_url}/wp-json{path}"
-    params = {k: v for k, v in request.args.items() if k not in ("page", "consumer_key", "consumer_secret") and not k.startswith("oauth_")}
+    params = {
+        k: v
+        for k, v in request.args.items()
+        if k not in ("page", "consumer_key", "consumer_secret") and not k.startswith("oauth_")
+    }
     links = []
     if page > 1:
         links.append(f'<{base}?{urlencode({**params, "page": page - 1})}>; rel="prev"')
@@ -168,7 +188,12 @@ def _list_products(store: Store, request: Request, _rid: int | None) -> Response
     filters = {k: request.args.get(k) for k in ("search", "sku", "status", "featured", "stock_status", "category")}
     order = request.args.get("order", "desc")
     if order not in ("asc", "desc"):
-        raise RestError("rest_invalid_param", "Invalid parameter(s): order", 400, {"params": {"order": "order is not one of asc and desc."}})
+        raise RestError(
+            "rest_invalid_param",
+            "Invalid parameter(s): order",
+            400,
+            {"params": {"order": "order is not one of asc and desc."}},
+        )
     ids = store.product_ids()
     if order == "desc":
         ids.reverse()
@@ -305,7 +330,12 @@ def _system_status(store: Store, request: Request, _rid: int | None) -> Response
         "remote_get_successful": True,
         "remote_get_response": 200,
     }
-    tables = ["woocommerce_sessions", "woocommerce_api_keys", "woocommerce_attribute_taxonomies", "woocommerce_order_items"]
+    tables = [
+        "woocommerce_sessions",
+        "woocommerce_api_keys",
+        "woocommerce_attribute_taxonomies",
+        "woocommerce_order_items",
+    ]
     body = {
         "environment": env,
         "database": {
@@ -314,9 +344,23 @@ def _system_status(store: Store, request: Request, _rid: int | None) -> Response
             "maxmind_geoip_database": "",
             "database_tables": {"woocommerce": {f"wp_{t}": True for t in tables}, "other": {}},
         },
-        "active_plugins": [{"plugin": "woocommerce/woocommerce.php", "name": "WooCommerce", "version": WC_VERSION, "author_name": "Automattic"}],
+        "active_plugins": [
+            {
+                "plugin": "woocommerce/woocommerce.php",
+                "name": "WooCommerce",
+                "version": WC_VERSION,
+                "author_name": "Automattic",
+            }
+        ],
         "inactive_plugins": [],
-        "theme": {"name": "Storefront", "version": "4.6.0", "version_latest": "4.6.0", "author_url": "https://woocommerce.com/", "is_child_theme": False, "has_woocommerce_support": True},
+        "theme": {
+            "name": "Storefront",
+            "version": "4.6.0",
+            "version_latest": "4.6.0",
+            "author_url": "https://woocommerce.com/",
+            "is_child_theme": False,
+            "has_woocommerce_support": True,
+        },
         "settings": {
             "api_enabled": True,
             "force_ssl": False,
@@ -363,12 +407,27 @@ def _create_webhook(store: Store, request: Request, _rid: int | None) -> Respons
         raise RestError("woocommerce_rest_webhook_invalid_topic", "Webhook topic is required and must be valid.", 400)
     url = str(data.get("delivery_url", ""))
     if not url.startswith(("http://", "https://")):
-        raise RestError("woocommerce_rest_webhook_invalid_delivery_url", "Webhook delivery URL must be a valid URL starting with http:// or https://.", 400)
+        raise RestError(
+            "woocommerce_rest_webhook_invalid_delivery_url",
+            "Webhook delivery URL must be a valid URL starting with http:// or https://.",
+            400,
+        )
     status = str(data.get("status", "active"))
     if status not in ("active", "paused", "disabled"):
-        raise RestError("rest_invalid_param", "Invalid parameter(s): status", 400, {"params": {"status": "status is not one of active, paused, and disabled."}})
-    secret = str(data.get("secret") or hashlib.md5(b"1|admin").hexdigest())  # noqa: S324 - WooCommerce's default
-    hook = store.create_webhook(name=str(data.get("name") or f"Webhook created on {topic}"), topic=topic, delivery_url=url, secret=secret, status=status)
+        raise RestError(
+            "rest_invalid_param",
+            "Invalid parameter(s): status",
+            400,
+            {"params": {"status": "status is not one of active, paused, and disabled."}},
+        )
+    secret = str(data.get("secret") or hashlib.md5(b"1|admin").hexdigest())
+    hook = store.create_webhook(
+        name=str(data.get("name") or f"Webhook created on {topic}"),
+        topic=topic,
+        delivery_url=url,
+        secret=secret,
+        status=status,
+    )
     if store.ping is not None and status == "active":
         store.ping(store, hook)
     return json_response(hook.to_json(store.base_url), 201)

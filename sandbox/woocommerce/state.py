@@ -75,7 +75,11 @@ class Webhook:
     def to_json(self, store_url: str) -> dict[str, Any]:
         """REST representation (secret is write-only)."""
         base = f"{store_url}/wp-json/wc/v3/webhooks"
-        hooks = [f"woocommerce_{self.resource}_{self.event}"] if self.resource in ("order", "product", "customer", "coupon") else []
+        hooks = (
+            [f"woocommerce_{self.resource}_{self.event}"]
+            if self.resource in ("order", "product", "customer", "coupon")
+            else []
+        )
         return {
             "id": self.id,
             "name": self.name,
@@ -132,8 +136,8 @@ class Store:
             user_id=1,
             description="Sandbox seeded key",
             permissions="read_write",
-            consumer_key="ck_" + "%040x" % rng.getrandbits(160),
-            consumer_secret="cs_" + "%040x" % rng.getrandbits(160),
+            consumer_key="ck_" + f"{rng.getrandbits(160):040x}",
+            consumer_secret="cs_" + f"{rng.getrandbits(160):040x}",
             count=False,
         )
 
@@ -172,7 +176,9 @@ class Store:
         price = sale or regular
         qty = data.get("stock_quantity")
         manage = bool(data.get("manage_stock", qty is not None))
-        stock_status = data.get("stock_status") or ("outofstock" if manage and qty is not None and int(qty) <= 0 else "instock")
+        stock_status = data.get("stock_status") or (
+            "outofstock" if manage and qty is not None and int(qty) <= 0 else "instock"
+        )
         slug = data.get("slug") or "-".join(name.lower().split())
         return {
             "id": pid,

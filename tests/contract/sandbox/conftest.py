@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
+from sandbox_receiver import Receiver, _Quiet
+from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from sandbox.server import Sandbox, start_sandbox
-from sandbox_receiver import Receiver, _Quiet
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +43,14 @@ def receiver() -> Iterator[Receiver]:
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         req = Request(environ)
         rec.requests.append(
-            {"method": req.method, "path": req.path, "url": req.url, "headers": dict(req.headers), "body": req.get_data(), "form": req.form.to_dict()}
+            {
+                "method": req.method,
+                "path": req.path,
+                "url": req.url,
+                "headers": dict(req.headers),
+                "body": req.get_data(),
+                "form": req.form.to_dict(),
+            }
         )
         rec.got.set()
         return Response("ok", status=rec.status)(environ, start_response)

@@ -29,5 +29,3 @@ class Receiver:
         while len(self.requests) < n and time.monotonic() < deadline:
             time.sleep(0.01)
         return self.requests
-
-

@@ -43,8 +43,16 @@ def test_error_burst_is_per_provider(sandbox: Sandbox, http: httpx.Client) -> No
 def test_connection_reset_drops_without_response(sandbox: Sandbox) -> None:
     sandbox.faults.reset_connection("stripe")
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):  # dropped, not timed out
-        httpx.get(f"{sandbox.urls['stripe']}/v1/payment_intents", headers={"Authorization": f"Bearer {sandbox.stripe.secret_key}"}, timeout=30)
-    ok = httpx.get(f"{sandbox.urls['stripe']}/v1/payment_intents", headers={"Authorization": f"Bearer {sandbox.stripe.secret_key}"}, timeout=5)
+        httpx.get(
+            f"{sandbox.urls['stripe']}/v1/payment_intents",
+            headers={"Authorization": f"Bearer {sandbox.stripe.secret_key}"},
+            timeout=30,
+        )
+    ok = httpx.get(
+        f"{sandbox.urls['stripe']}/v1/payment_intents",
+        headers={"Authorization": f"Bearer {sandbox.stripe.secret_key}"},
+        timeout=5,
+    )
     assert ok.status_code == 200
 
 
@@ -79,7 +87,9 @@ def test_latency_is_seeded_and_within_range() -> None:
 
 def test_admin_endpoint_faults_counters_and_reset(sandbox: Sandbox, http: httpx.Client) -> None:
     admin = f"{sandbox.base_url}/__sandbox"
-    r = http.post(f"{admin}/faults", json={"provider": "woocommerce", "kind": "rate_limit", "times": 1, "retry_after": 3})
+    r = http.post(
+        f"{admin}/faults", json={"provider": "woocommerce", "kind": "rate_limit", "times": 1, "retry_after": 3}
+    )
     assert r.status_code == 201 and r.json()["pending"][0]["status"] == 429
     assert http.get(f"{admin}/faults").json()["pending"][0]["remaining"] == 1
     assert http.get(_woo_products(sandbox), auth=_woo_auth(sandbox)).status_code == 429
@@ -94,7 +104,10 @@ def test_admin_endpoint_faults_counters_and_reset(sandbox: Sandbox, http: httpx.
     assert r.status_code == 401 and r.json()["error"]["code"] == "api_key_expired"
     assert http.post(f"{admin}/reset").json() == {"reset": True}
     assert http.get(f"{admin}/counters").json() == {}
-    assert http.get(f"{sandbox.urls['stripe']}/v1/payment_intents", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert (
+        http.get(f"{sandbox.urls['stripe']}/v1/payment_intents", headers={"Authorization": f"Bearer {key}"}).status_code
+        == 200
+    )
 
 
 def test_counters_track_side_effects(sandbox: Sandbox, http: httpx.Client) -> None:

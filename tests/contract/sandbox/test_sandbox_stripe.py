@@ -12,7 +12,13 @@ import stripe
 
 from sandbox.server import Sandbox
 
-VISA = {"amount": 2000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True, "payment_method_types": ["card"]}
+VISA = {
+    "amount": 2000,
+    "currency": "usd",
+    "payment_method": "pm_card_visa",
+    "confirm": True,
+    "payment_method_types": ["card"],
+}
 
 
 def client(sandbox: Sandbox, key: str | None = None, retries: int = 0) -> stripe.StripeClient:
@@ -25,14 +31,27 @@ def client(sandbox: Sandbox, key: str | None = None, retries: int = 0) -> stripe
     )
 
 
-def raw_post(sandbox: Sandbox, http: httpx.Client, path: str, data: dict[str, str], key: str | None = None, idem: str | None = None) -> httpx.Response:
+def raw_post(
+    sandbox: Sandbox,
+    http: httpx.Client,
+    path: str,
+    data: dict[str, str],
+    key: str | None = None,
+    idem: str | None = None,
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key or sandbox.stripe.secret_key}"}
     if idem:
         headers["Idempotency-Key"] = idem
     return http.post(f"{sandbox.urls['stripe']}{path}", data=data, headers=headers)
 
 
-FORM = {"amount": "2000", "currency": "usd", "payment_method": "pm_card_visa", "confirm": "true", "payment_method_types[]": "card"}
+FORM = {
+    "amount": "2000",
+    "currency": "usd",
+    "payment_method": "pm_card_visa",
+    "confirm": "true",
+    "payment_method_types[]": "card",
+}
 
 
 # ---- payment intents and refunds -------------------------------------------------------------------
@@ -170,7 +189,9 @@ def test_concurrent_use_of_idempotency_key_is_409(sandbox: Sandbox, http: httpx.
     sandbox.stripe.gate = gate
     results: list[httpx.Response] = []
     try:
-        worker = threading.Thread(target=lambda: results.append(raw_post(sandbox, http, "/v1/payment_intents", FORM, idem=key)))
+        worker = threading.Thread(
+            target=lambda: results.append(raw_post(sandbox, http, "/v1/payment_intents", FORM, idem=key))
+        )
         worker.start()
         for _ in range(500):
             rec = sandbox.stripe.idempotency.get((sandbox.stripe.platform.id, key))
@@ -199,7 +220,9 @@ def test_sdk_retry_after_503_charges_exactly_once(sandbox: Sandbox) -> None:
 
 # ---- Connect OAuth ---------------------------------------------------------------------------------
 def _authorize(sandbox: Sandbox, http: httpx.Client, decision: str = "approve") -> dict[str, list[str]]:
-    url = client(sandbox).oauth.authorize_url(params={"scope": "read_write", "redirect_uri": "https://app.example.com/stripe/cb", "state": "st-1"})
+    url = client(sandbox).oauth.authorize_url(
+        params={"scope": "read_write", "redirect_uri": "https://app.example.com/stripe/cb", "state": "st-1"}
+    )
     assert url.startswith(f"{sandbox.urls['stripe']}/oauth/authorize?")
     page = http.get(url)
     assert page.status_code == 200 and "id='approve'" in page.text
@@ -244,12 +267,16 @@ def test_connect_oauth_deny_and_bad_grant_shapes(sandbox: Sandbox, http: httpx.C
 def test_webhook_endpoints_create_list_paginate_delete(sandbox: Sandbox) -> None:
     sc = client(sandbox)
     made = [
-        sc.v1.webhook_endpoints.create(params={"url": f"https://app.example.com/hooks/{i}", "enabled_events": ["payment_intent.succeeded"]})
+        sc.v1.webhook_endpoints.create(
+            params={"url": f"https://app.example.com/hooks/{i}", "enabled_events": ["payment_intent.succeeded"]}
+        )
         for i in range(3)
     ]
     assert made[0].secret.startswith("whsec_") and made[0].status == "enabled"
     page = sc.v1.webhook_endpoints.list(params={"limit": 2})
-    assert page.object == "list" and page.url == "/v1/webhook_endpoints" and len(page.data) == 2 and page.has_more is True
+    assert (
+        page.object == "list" and page.url == "/v1/webhook_endpoints" and len(page.data) == 2 and page.has_more is True
+    )
     assert "secret" not in page.data[0]
     nxt = sc.v1.webhook_endpoints.list(params={"limit": 2, "starting_after": page.data[-1].id})
     assert nxt.data[0].id not in {d.id for d in page.data}

@@ -73,7 +73,15 @@ def test_error_json_shape_for_invalid_to(sandbox: Sandbox, http: httpx.Client) -
     }
 
 
-@pytest.mark.parametrize(("to", "from_", "code"), [("+15005550001", "+15005550006", 21211), ("+15005550004", "+15005550006", 21610), ("+15551234567", "+15005550001", 21212), ("+15551234567", "+15551112222", 21606)])
+@pytest.mark.parametrize(
+    ("to", "from_", "code"),
+    [
+        ("+15005550001", "+15005550006", 21211),
+        ("+15005550004", "+15005550006", 21610),
+        ("+15551234567", "+15005550001", 21212),
+        ("+15551234567", "+15551112222", 21606),
+    ],
+)
 def test_test_credentials_magic_numbers(sandbox: Sandbox, to: str, from_: str, code: int) -> None:
     with pytest.raises(TwilioRestException) as exc:
         sdk(sandbox, test=True).messages.create(to=to, from_=from_, body="x")
@@ -101,7 +109,9 @@ def test_inbound_signed_for_public_url_behind_proxy(sandbox: Sandbox, receiver: 
     public = "https://omniops.example.com/sms/inbound"
     sandbox.twilio.send_inbound(f"{receiver.url}/sms/inbound", OWNER, "hi", public_url=public)
     req = receiver.wait(1)[0]
-    assert RequestValidator(sandbox.twilio.account.auth_token).validate(public, req["form"], req["headers"]["X-Twilio-Signature"])
+    assert RequestValidator(sandbox.twilio.account.auth_token).validate(
+        public, req["form"], req["headers"]["X-Twilio-Signature"]
+    )
 
 
 def test_status_callback_is_signed(sandbox: Sandbox, receiver: Receiver) -> None:

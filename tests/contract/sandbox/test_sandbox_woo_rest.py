@@ -38,7 +38,11 @@ def new_key(sandbox: Sandbox, slug: str, permissions: str) -> tuple[str, str]:
 def test_unauthenticated_list_is_woocommerce_rest_cannot_view(sandbox: Sandbox, http: httpx.Client) -> None:
     r = http.get(api(sandbox, "demo", "products"))
     assert r.status_code == 401
-    assert r.json() == {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources.", "data": {"status": 401}}
+    assert r.json() == {
+        "code": "woocommerce_rest_cannot_view",
+        "message": "Sorry, you cannot list resources.",
+        "data": {"status": 401},
+    }
 
 
 def test_basic_auth_known_key_wrong_secret_is_consumer_secret_invalid(sandbox: Sandbox, http: httpx.Client) -> None:
@@ -70,7 +74,10 @@ def test_plain_http_store_ignores_basic_auth(sandbox: Sandbox, http: httpx.Clien
     assert r.status_code == 401
     assert r.json()["code"] == "woocommerce_rest_cannot_view"
     # X-Forwarded-Proto: https makes is_ssl() true, as behind a TLS-terminating proxy
-    assert http.get(api(sandbox, "plain", "products"), auth=(ck, cs), headers={"X-Forwarded-Proto": "https"}).status_code == 200
+    assert (
+        http.get(api(sandbox, "plain", "products"), auth=(ck, cs), headers={"X-Forwarded-Proto": "https"}).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize(
@@ -80,7 +87,9 @@ def test_plain_http_store_ignores_basic_auth(sandbox: Sandbox, http: httpx.Clien
         ("write", "GET", "The API key provided does not have read permissions."),
     ],
 )
-def test_key_permissions_are_enforced(sandbox: Sandbox, http: httpx.Client, permissions: str, method: str, message: str) -> None:
+def test_key_permissions_are_enforced(
+    sandbox: Sandbox, http: httpx.Client, permissions: str, method: str, message: str
+) -> None:
     ck, cs = new_key(sandbox, "demo", permissions)
     r = http.request(method, api(sandbox, "demo", "products"), auth=(ck, cs), json={"name": "Nope"})
     assert r.status_code == 401
@@ -91,7 +100,9 @@ def test_revoked_key_no_longer_authenticates(sandbox: Sandbox, http: httpx.Clien
     ck, cs = new_key(sandbox, "demo", "read_write")
     assert http.get(api(sandbox, "demo", "system_status"), auth=(ck, cs)).status_code == 200
     sandbox.faults.revoke_credential("woocommerce", ck)
-    assert http.get(api(sandbox, "demo", "system_status"), auth=(ck, cs)).json()["code"] == "woocommerce_rest_cannot_view"
+    assert (
+        http.get(api(sandbox, "demo", "system_status"), auth=(ck, cs)).json()["code"] == "woocommerce_rest_cannot_view"
+    )
 
 
 # ---- OAuth 1.0a ------------------------------------------------------------------------------------
@@ -99,8 +110,17 @@ def _enc(s: str) -> str:
     return quote(s, safe="~")
 
 
-def oauth_params(url: str, method: str, ck: str, cs: str, *, sig_method: str = "HMAC-SHA1", extra: dict[str, str] | None = None,
-                 nonce: str | None = None, timestamp: int | None = None) -> dict[str, str]:
+def oauth_params(
+    url: str,
+    method: str,
+    ck: str,
+    cs: str,
+    *,
+    sig_method: str = "HMAC-SHA1",
+    extra: dict[str, str] | None = None,
+    nonce: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, str]:
     """One-legged OAuth 1.0a query parameters, signed as the WooCommerce docs describe."""
     params = {
         "oauth_consumer_key": ck,
@@ -117,7 +137,9 @@ def oauth_params(url: str, method: str, ck: str, cs: str, *, sig_method: str = "
 
 
 @pytest.mark.parametrize("sig_method", ["HMAC-SHA1", "HMAC-SHA256"])
-def test_oauth1_query_signature_accepted_on_plain_http_store(sandbox: Sandbox, http: httpx.Client, sig_method: str) -> None:
+def test_oauth1_query_signature_accepted_on_plain_http_store(
+    sandbox: Sandbox, http: httpx.Client, sig_method: str
+) -> None:
     ck, cs = creds(sandbox, "plain")
     url = api(sandbox, "plain", "products")
     r = http.get(url, params=oauth_params(url, "GET", ck, cs, sig_method=sig_method, extra={"per_page": "2"}))
@@ -241,7 +263,11 @@ def test_seeded_catalog_is_deterministic(sandbox: Sandbox) -> None:
 def test_unknown_route_is_rest_no_route(sandbox: Sandbox, http: httpx.Client) -> None:
     r = http.get(api(sandbox, "demo", "nothing_here"), auth=creds(sandbox, "demo"))
     assert r.status_code == 404
-    assert r.json() == {"code": "rest_no_route", "message": "No route was found matching the URL and request method", "data": {"status": 404}}
+    assert r.json() == {
+        "code": "rest_no_route",
+        "message": "No route was found matching the URL and request method",
+        "data": {"status": 404},
+    }
 
 
 def test_missing_product_is_invalid_id(sandbox: Sandbox, http: httpx.Client) -> None:
@@ -253,7 +279,11 @@ def test_missing_product_is_invalid_id(sandbox: Sandbox, http: httpx.Client) -> 
 def test_wp_json_index_and_rest_route_fallback(sandbox: Sandbox, http: httpx.Client) -> None:
     index = http.get(f"{store_url(sandbox, 'demo')}/wp-json/").json()
     assert "wc/v3" in index["namespaces"]
-    r = http.get(f"{store_url(sandbox, 'demo')}/", params={"rest_route": "/wc/v3/products", "per_page": 3}, auth=creds(sandbox, "demo"))
+    r = http.get(
+        f"{store_url(sandbox, 'demo')}/",
+        params={"rest_route": "/wc/v3/products", "per_page": 3},
+        auth=creds(sandbox, "demo"),
+    )
     assert r.status_code == 200 and len(r.json()) == 3
 
 

@@ -9,10 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sandbox_receiver import Receiver
 
 from sandbox.server import Sandbox
-
-from sandbox_receiver import Receiver
 
 
 def _store(sandbox: Sandbox) -> str:
@@ -124,7 +123,9 @@ def test_wp_admin_add_key_shows_secret_once_and_revokes(sandbox: Sandbox) -> Non
         assert r.status_code == 302 and "/wp-login.php" in r.headers["Location"]
         bad = browser.post(f"{store}/wp-login.php", data={"log": "admin", "pwd": "nope", "redirect_to": keys_page})
         assert "login_error" in bad.text
-        r = browser.post(f"{store}/wp-login.php", data={"log": "admin", "pwd": "demo-admin-pass", "redirect_to": keys_page})
+        r = browser.post(
+            f"{store}/wp-login.php", data={"log": "admin", "pwd": "demo-admin-pass", "redirect_to": keys_page}
+        )
         assert r.headers["Location"] == keys_page
         form = browser.get(keys_page + "&create-key=1").text
         for element in ("key_description", "key_user", "key_permissions", "update_api_key"):
@@ -133,7 +134,14 @@ def test_wp_admin_add_key_shows_secret_once_and_revokes(sandbox: Sandbox) -> Non
         assert security
         page = browser.post(
             keys_page + "&create-key=1",
-            data={"security": security.group(1), "key_id": "0", "description": "Browser key", "user": "1", "permissions": "read_write", "update_api_key": "1"},
+            data={
+                "security": security.group(1),
+                "key_id": "0",
+                "description": "Browser key",
+                "user": "1",
+                "permissions": "read_write",
+                "update_api_key": "1",
+            },
         ).text
         ck = re.search(r"id='key_consumer_key' type='text' readonly value='(ck_[0-9a-f]{40})'", page)
         cs = re.search(r"id='key_consumer_secret' type='text' readonly value='(cs_[0-9a-f]{40})'", page)
@@ -156,10 +164,20 @@ def test_admin_ajax_update_api_key_json(sandbox: Sandbox) -> None:
         assert security
         r = browser.post(
             f"{store}/wp-admin/admin-ajax.php",
-            data={"action": "woocommerce_update_api_key", "security": security.group(1), "key_id": "0", "description": "Ajax", "user": "1", "permissions": "read"},
+            data={
+                "action": "woocommerce_update_api_key",
+                "security": security.group(1),
+                "key_id": "0",
+                "description": "Ajax",
+                "user": "1",
+                "permissions": "read",
+            },
         ).json()
         assert r["success"] is True
         assert r["data"]["consumer_key"].startswith("ck_") and r["data"]["permissions"] == "read"
         assert "copy your new keys now" in r["data"]["message"]
-        bad = browser.post(f"{store}/wp-admin/admin-ajax.php", data={"action": "woocommerce_update_api_key", "security": "x", "description": "d"}).json()
+        bad = browser.post(
+            f"{store}/wp-admin/admin-ajax.php",
+            data={"action": "woocommerce_update_api_key", "security": "x", "description": "d"},
+        ).json()
         assert bad == {"success": False, "data": {"message": "Permission denied!"}}

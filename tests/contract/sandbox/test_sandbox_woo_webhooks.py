@@ -8,10 +8,9 @@ import hmac
 import json
 
 import httpx
+from sandbox_receiver import Receiver
 
 from sandbox.server import Sandbox
-
-from sandbox_receiver import Receiver
 
 
 def _api(sandbox: Sandbox, path: str) -> str:
@@ -24,13 +23,19 @@ def _auth(sandbox: Sandbox) -> tuple[str, str]:
 
 
 def _register(sandbox: Sandbox, http: httpx.Client, url: str, topic: str = "product.created") -> dict[str, object]:
-    r = http.post(_api(sandbox, "webhooks"), json={"name": "t", "topic": topic, "delivery_url": url, "secret": "s3cret"}, auth=_auth(sandbox))
+    r = http.post(
+        _api(sandbox, "webhooks"),
+        json={"name": "t", "topic": topic, "delivery_url": url, "secret": "s3cret"},
+        auth=_auth(sandbox),
+    )
     assert r.status_code == 201, r.text
     body: dict[str, object] = r.json()
     return body
 
 
-def test_webhook_created_pings_and_delivers_signed_payload(sandbox: Sandbox, http: httpx.Client, receiver: Receiver) -> None:
+def test_webhook_created_pings_and_delivers_signed_payload(
+    sandbox: Sandbox, http: httpx.Client, receiver: Receiver
+) -> None:
     before = sandbox.counters().get("woocommerce.webhooks_delivered", 0)
     hook = _register(sandbox, http, f"{receiver.url}/hooks/woo")
     assert hook["status"] == "active" and hook["resource"] == "product" and hook["event"] == "created"
@@ -53,7 +58,9 @@ def test_webhook_created_pings_and_delivers_signed_payload(sandbox: Sandbox, htt
     http.delete(_api(sandbox, f"webhooks/{hook['id']}"), params={"force": "true"}, auth=_auth(sandbox))
 
 
-def test_webhook_disabled_after_five_consecutive_failures(sandbox: Sandbox, http: httpx.Client, receiver: Receiver) -> None:
+def test_webhook_disabled_after_five_consecutive_failures(
+    sandbox: Sandbox, http: httpx.Client, receiver: Receiver
+) -> None:
     receiver.status = 500
     hook = _register(sandbox, http, f"{receiver.url}/failing", topic="product.updated")
     for i in range(6):
@@ -65,18 +72,30 @@ def test_webhook_disabled_after_five_consecutive_failures(sandbox: Sandbox, http
     assert len(failed_deliveries) == 5  # the sixth update found the hook disabled
 
 
-def test_webhook_delete_requires_force_and_list_paginates(sandbox: Sandbox, http: httpx.Client, receiver: Receiver) -> None:
+def test_webhook_delete_requires_force_and_list_paginates(
+    sandbox: Sandbox, http: httpx.Client, receiver: Receiver
+) -> None:
     hook = _register(sandbox, http, f"{receiver.url}/x", topic="order.updated")
     r = http.delete(_api(sandbox, f"webhooks/{hook['id']}"), auth=_auth(sandbox))
     assert r.status_code == 501
     assert r.json()["code"] == "woocommerce_rest_trash_not_supported"
     listing = http.get(_api(sandbox, "webhooks"), auth=_auth(sandbox))
     assert int(listing.headers["X-WP-Total"]) >= 1
-    assert http.delete(_api(sandbox, f"webhooks/{hook['id']}"), params={"force": "true"}, auth=_auth(sandbox)).status_code == 200
-    assert http.get(_api(sandbox, f"webhooks/{hook['id']}"), auth=_auth(sandbox)).json()["code"] == "woocommerce_rest_webhook_invalid_id"
+    assert (
+        http.delete(_api(sandbox, f"webhooks/{hook['id']}"), params={"force": "true"}, auth=_auth(sandbox)).status_code
+        == 200
+    )
+    assert (
+        http.get(_api(sandbox, f"webhooks/{hook['id']}"), auth=_auth(sandbox)).json()["code"]
+        == "woocommerce_rest_webhook_invalid_id"
+    )
 
 
 def test_webhook_invalid_topic(sandbox: Sandbox, http: httpx.Client) -> None:
-    r = http.post(_api(sandbox, "webhooks"), json={"topic": "pizza.eaten", "delivery_url": "https://example.com"}, auth=_auth(sandbox))
+    r = http.post(
+        _api(sandbox, "webhooks"),
+        json={"topic": "pizza.eaten", "delivery_url": "https://example.com"},
+        auth=_auth(sandbox),
+    )
     assert r.status_code == 400
     assert r.json()["code"] == "woocommerce_rest_webhook_invalid_topic"
