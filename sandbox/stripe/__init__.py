@@ -16,7 +16,7 @@ from werkzeug.routing import Map, Rule
 
 from sandbox._http import Request, Response, StartResponse, WSGIApp, WSGIEnv, json_response
 from sandbox.faults import FaultMiddleware
-from sandbox.stripe import api, oauth
+from sandbox.stripe import api, endpoints, oauth
 from sandbox.stripe.params import decode
 from sandbox.stripe.state import Account, IdempotencyRecord, StripeError, StripeState, invalid_request, mask
 
@@ -31,11 +31,11 @@ ROUTES = Map(
         Rule("/v1/charges/<oid>", methods=["GET"], endpoint=api.get_charge),
         Rule("/v1/refunds", methods=["POST"], endpoint=api.create_refund),
         Rule("/v1/refunds/<oid>", methods=["GET"], endpoint=api.get_refund),
-        Rule("/v1/webhook_endpoints", methods=["POST"], endpoint=api.create_webhook_endpoint),
-        Rule("/v1/webhook_endpoints", methods=["GET"], endpoint=api.list_webhook_endpoints),
-        Rule("/v1/webhook_endpoints/<oid>", methods=["GET"], endpoint=api.get_webhook_endpoint),
-        Rule("/v1/webhook_endpoints/<oid>", methods=["DELETE"], endpoint=api.delete_webhook_endpoint),
-        Rule("/v1/account", methods=["GET"], endpoint=api.get_account),
+        Rule("/v1/webhook_endpoints", methods=["POST"], endpoint=endpoints.create_webhook_endpoint),
+        Rule("/v1/webhook_endpoints", methods=["GET"], endpoint=endpoints.list_webhook_endpoints),
+        Rule("/v1/webhook_endpoints/<oid>", methods=["GET"], endpoint=endpoints.get_webhook_endpoint),
+        Rule("/v1/webhook_endpoints/<oid>", methods=["DELETE"], endpoint=endpoints.delete_webhook_endpoint),
+        Rule("/v1/account", methods=["GET"], endpoint=endpoints.get_account),
     ]
 )
 NO_KEY = (

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.stripe.paging import paginate
 from sandbox.stripe.params import truthy
 from sandbox.stripe.state import Account, StripeError, StripeState, invalid_request
 
@@ -351,104 +352,3 @@ def get_refund(state: StripeState, account: Account, _p: dict[str, Any], oid: st
     if r is None:
         raise _missing("refund", oid or "", "id")
     return 200, r
-
-
-# ---- webhook endpoints -----------------------------------------------------------------------------
-def create_webhook_endpoint(
-    state: StripeState, account: Account, params: dict[str, Any], _oid: str | None
-) -> tuple[int, dict[str, Any]]:
-    """``POST /v1/webhook_endpoints``."""
-    _unknown(
-        params, {"url", "enabled_events", "description", "metadata", "api_version", "connect", "expand", "disabled"}
-    )
-    url = str(_require(params, "url"))
-    events = _require(params, "enabled_events")
-    if not url.startswith(("http://", "https://")):
-        raise invalid_request("Invalid URL: URL must be publicly accessible.", param="url", code="url_invalid")
-    endpoint = {
-        "id": state.new_id("we"),
-        "object": "webhook_endpoint",
-        "api_version": params.get("api_version"),
-        "application": None,
-        "created": _now(),
-        "description": params.get("description"),
-        "enabled_events": events if isinstance(events, list) else [events],
-        "livemode": False,
-        "metadata": params.get("metadata") or {},
-        "status": "enabled",
-        "url": url,
-    }
-    state.put(account, endpoint)
-    state.faults.count("stripe.webhooks_registered")
-    return 200, {**endpoint, "secret": "whsec_" + secrets.token_urlsafe(24)}
-
-
-def list_webhook_endpoints(
-    state: StripeState, account: Account, params: dict[str, Any], _oid: str | None
-) -> tuple[int, dict[str, Any]]:
-    """``GET /v1/webhook_endpoints``."""
-    return 200, paginate(state.list_objects(account, "webhook_endpoint"), params, "/v1/webhook_endpoints")
-
-
-def get_webhook_endpoint(
-    state: StripeState, account: Account, _p: dict[str, Any], oid: str | None
-) -> tuple[int, dict[str, Any]]:
-    """``GET /v1/webhook_endpoints/{id}``."""
-    we = state.get(account, oid or "", "webhook_endpoint")
-    if we is None or we.get("deleted"):
-        raise _missing("webhook_endpoint", oid or "", "webhook_endpoint")
-    return 200, we
-
-
-def delete_webhook_endpoint(
-    state: StripeState, account: Account, _p: dict[str, Any], oid: str | None
-) -> tuple[int, dict[str, Any]]:
-    """``DELETE /v1/webhook_endpoints/{id}``."""
-    we = state.get(account, oid or "", "webhook_endpoint")
-    if we is None or we.get("deleted"):
-        raise _missing("webhook_endpoint", oid or "", "webhook_endpoint")
-    with state.lock:
-        we["deleted"] = True
-    state.faults.count("stripe.webhooks_deleted")
-    return 200, {"id": we["id"], "object": "webhook_endpoint", "deleted": True}
-
-
-def get_account(
-    state: StripeState, account: Account, _p: dict[str, Any], _oid: str | None
-) -> tuple[int, dict[str, Any]]:
-    """``GET /v1/account``."""
-    return 200, {
-        "id": account.id,
-        "object": "account",
-        "business_profile": {"name": account.name},
-        "charges_enabled": True,
-        "country": "US",
-        "default_currency": "usd",
-        "type": "standard",
-    }
-
-
-def paginate(rows: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
-    """Stripe list object with ``limit`` (1..100, default 10) and ``starting_after`` / ``ending_before``."""
-    try:
-        limit = int(params.get("limit", 10))
-    except ValueError:
-        raise invalid_request("Invalid integer: " + str(params.get("limit")), param="limit") from None
-    if not 1 <= limit <= 100:
-        raise invalid_request(
-            "This value must be between 1 and 100 (it is currently " + str(limit) + ").", param="limit"
-        )
-    ids = [r["id"] for r in rows]
-    if params.get("starting_after"):
-        sa = str(params["starting_after"])
-        if sa not in ids:
-            raise invalid_request(
-                f"No such object: '{sa}'", param="starting_after", code="resource_missing", status=404
-            )
-        rows = rows[ids.index(sa) + 1 :]
-    elif params.get("ending_before"):
-        eb = str(params["ending_before"])
-        if eb not in ids:
-            raise invalid_request(f"No such object: '{eb}'", param="ending_before", code="resource_missing", status=404)
-        rows = rows[: ids.index(eb)][-limit:]
-    return {"object": "list", "data": rows[:limit], "has_more": len(rows) > limit, "url": url}

@@ -2,109 +2,31 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import random
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.faults import Faults
+from sandbox.woocommerce.models import (
+    ADJECTIVES,
+    CATEGORIES,
+    EPOCH,
+    NOUNS,
+    WC_VERSION,
+    WP_VERSION,
+    ApiKey,
+    User,
+    Webhook,
+    iso,
+    wc_api_hash,
+)
 
-ADJECTIVES = ("Classic", "Organic", "Vintage", "Cozy", "Bold", "Sleek", "Rustic", "Bright", "Soft", "Urban")
-NOUNS = ("Mug", "T-Shirt", "Hoodie", "Candle", "Notebook", "Tote Bag", "Cap", "Poster", "Scarf", "Lamp", "Socks")
-CATEGORIES = ((15, "Clothing", "clothing"), (16, "Home", "home"), (17, "Accessories", "accessories"))
-EPOCH = datetime(2024, 1, 1, 9, 0, 0, tzinfo=UTC)
-WC_VERSION = "9.4.2"
-WP_VERSION = "6.7.1"
-
-
-def _iso(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def wc_api_hash(data: str) -> str:
-    """WooCommerce's ``wc_api_hash``: HMAC-SHA256 with key 'wc-api' (how consumer keys are stored)."""
-    return hmac.new(b"wc-api", data.encode(), hashlib.sha256).hexdigest()
-
-
-@dataclass
-class ApiKey:
-    """A REST API key row (``woocommerce_api_keys``)."""
-
-    key_id: int
-    user_id: int
-    description: str
-    permissions: str
-    consumer_key_hash: str
-    consumer_secret: str
-    truncated_key: str
-    nonces: dict[str, int] = field(default_factory=dict)
-    last_access: str | None = None
-
-
-@dataclass
-class Webhook:
-    """A webhook row."""
-
-    id: int
-    name: str
-    topic: str
-    delivery_url: str
-    secret: str
-    status: str
-    created: datetime
-    modified: datetime
-    failure_count: int = 0
-    api_version: str = "wp_api_v3"
-
-    @property
-    def resource(self) -> str:
-        """``order`` for ``order.updated``."""
-        return self.topic.split(".", 1)[0]
-
-    @property
-    def event(self) -> str:
-        """``updated`` for ``order.updated``."""
-        return self.topic.split(".", 1)[1] if "." in self.topic else ""
-
-    def to_json(self, store_url: str) -> dict[str, Any]:
-        """REST representation (secret is write-only)."""
-        base = f"{store_url}/wp-json/wc/v3/webhooks"
-        hooks = (
-            [f"woocommerce_{self.resource}_{self.event}"]
-            if self.resource in ("order", "product", "customer", "coupon")
-            else []
-        )
-        return {
-            "id": self.id,
-            "name": self.name,
-            "status": self.status,
-            "topic": self.topic,
-            "resource": self.resource,
-            "event": self.event,
-            "hooks": hooks,
-            "delivery_url": self.delivery_url,
-            "date_created": _iso(self.created),
-            "date_created_gmt": _iso(self.created),
-            "date_modified": _iso(self.modified),
-            "date_modified_gmt": _iso(self.modified),
-            "_links": {"self": [{"href": f"{base}/{self.id}"}], "collection": [{"href": base}]},
-        }
-
-
-@dataclass
-class User:
-    """A WordPress user with ``manage_woocommerce``."""
-
-    id: int
-    login: str
-    password: str
-    email: str
+__all__ = ["WC_VERSION", "WP_VERSION", "ApiKey", "Store", "User", "Webhook", "wc_api_hash"]
 
 
 class Store:
@@ -185,10 +107,10 @@ class Store:
             "name": name,
             "slug": slug,
             "permalink": f"{self.base_url}/product/{slug}/",
-            "date_created": _iso(created),
-            "date_created_gmt": _iso(created),
-            "date_modified": _iso(created),
-            "date_modified_gmt": _iso(created),
+            "date_created": iso(created),
+            "date_created_gmt": iso(created),
+            "date_modified": iso(created),
+            "date_modified_gmt": iso(created),
             "type": data.get("type", "simple"),
             "status": data.get("status", "publish"),
             "featured": bool(data.get("featured", False)),
@@ -281,7 +203,7 @@ class Store:
                 merged["price"] = merged.get("sale_price") or merged.get("regular_price", "")
                 merged["on_sale"] = bool(merged.get("sale_price"))
             merged.pop("_links", None)
-            merged["date_modified"] = merged["date_modified_gmt"] = _iso(datetime.now(UTC))
+            merged["date_modified"] = merged["date_modified_gmt"] = iso(datetime.now(UTC))
             self._products[pid] = merged
             product = self._with_links(merged)
         self.faults.count("woocommerce.products_updated")
@@ -315,7 +237,7 @@ class Store:
                 "last_name": ln,
                 "username": f"{fn.lower()}{cid}",
                 "role": "customer",
-                "date_created": _iso(EPOCH + timedelta(days=cid)),
+                "date_created": iso(EPOCH + timedelta(days=cid)),
                 "billing": {"first_name": fn, "last_name": ln, "country": "US"},
             }
         statuses = ("processing", "completed", "completed", "on-hold", "pending", "refunded")
@@ -332,10 +254,10 @@ class Store:
                 "order_key": f"wc_order_{rng.getrandbits(48):012x}",
                 "status": rng.choice(statuses),
                 "currency": "USD",
-                "date_created": _iso(created),
-                "date_created_gmt": _iso(created),
-                "date_modified": _iso(created),
-                "date_modified_gmt": _iso(created),
+                "date_created": iso(created),
+                "date_created_gmt": iso(created),
+                "date_modified": iso(created),
+                "date_modified_gmt": iso(created),
                 "total": total,
                 "total_tax": "0.00",
                 "customer_id": cust,
@@ -349,7 +271,7 @@ class Store:
         """Create an order; fires ``order.created``."""
         with self.lock:
             oid = max(self.orders, default=0) + 1
-            now = _iso(datetime.now(UTC))
+            now = iso(datetime.now(UTC))
             order = {
                 "id": oid,
                 "parent_id": 0,
@@ -379,7 +301,7 @@ class Store:
             if oid not in self.orders:
                 return None
             self.orders[oid].update({k: v for k, v in data.items() if k != "id"})
-            self.orders[oid]["date_modified"] = self.orders[oid]["date_modified_gmt"] = _iso(datetime.now(UTC))
+            self.orders[oid]["date_modified"] = self.orders[oid]["date_modified_gmt"] = iso(datetime.now(UTC))
             order = dict(self.orders[oid])
         self.fire("order.updated", order)
         return order
