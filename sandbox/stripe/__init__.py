@@ -152,6 +152,7 @@ def _authenticate(state: StripeState, request: Request) -> Account:
     if acct_id is None:
         raise StripeError(401, {"message": f"Invalid API Key provided: {mask(key)}", "type": "invalid_request_error"})
     account = state.accounts[acct_id]
+    _check_restricted(state, request, key, account)
     target = request.headers.get("Stripe-Account")
     if target and target != account.id:
         with state.lock:
@@ -168,6 +169,28 @@ def _authenticate(state: StripeState, request: Request) -> Account:
             )
         return other
     return account
+
+
+def _check_restricted(state: StripeState, request: Request, key: str, account: Account) -> None:
+    with state.lock:
+        grants = state.restricted.get(key)
+    if grants is None:
+        return
+    resource = request.path.split("/")[2] if request.path.count("/") >= 2 else ""
+    needed = "read" if request.method == "GET" else "write"
+    have = grants.get(resource)
+    if have == "write" or have == needed:
+        return
+    singular = resource[:-1] if resource.endswith("s") else resource
+    raise StripeError(
+        403,
+        {
+            "message": f"The provided key '{mask(key)}' does not have the required permissions for this endpoint on "
+            f"account '{account.id}'. Having the 'rak_{singular}_{needed}' permission would allow this request "
+            "to continue.",
+            "type": "invalid_request_error",
+        },
+    )
 
 
 def _idempotent(

@@ -87,6 +87,7 @@ class StripeState:
         self.accounts: dict[str, Account] = {self.platform.id: self.platform}
         self.keys: dict[str, str] = {self.secret_key: self.platform.id}  # secret key -> account id
         self.refresh_tokens: dict[str, str] = {}
+        self.restricted: dict[str, dict[str, str]] = {}  # rk_test_ key -> {resource: "read" | "write"}
         self.codes: dict[str, dict[str, Any]] = {}
         self.redirect_uris: list[str] = []  # empty = any redirect_uri accepted
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
@@ -137,6 +138,15 @@ class StripeState:
                 del self.refresh_tokens[r]
         self.faults.count("stripe.deauthorizations")
         return True
+
+    def create_restricted_key(self, permissions: dict[str, str], *, account_id: str | None = None) -> str:
+        """A restricted key (``rk_test_...``) limited to ``{resource: "read" | "write"}``, e.g.
+        ``{"payment_intents": "write", "refunds": "read"}`` (write implies read)."""
+        key = "rk_test_" + secrets.token_urlsafe(72).replace("-", "a").replace("_", "b")
+        with self.lock:
+            self.keys[key] = account_id or self.platform.id
+            self.restricted[key] = dict(permissions)
+        return key
 
     def expire_key(self, key: str) -> None:
         """Make ``key`` answer with ``api_key_expired``."""

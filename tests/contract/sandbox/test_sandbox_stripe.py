@@ -124,6 +124,18 @@ def test_no_key_invalid_key_and_expired_key(sandbox: Sandbox, http: httpx.Client
     assert connected not in exc.value.user_message  # type: ignore[operator]
 
 
+def test_restricted_key_permissions(sandbox: Sandbox) -> None:
+    rk = sandbox.stripe.create_restricted_key({"payment_intents": "write"})
+    restricted = client(sandbox, rk)
+    pi = restricted.v1.payment_intents.create(params=VISA)  # type: ignore[arg-type]
+    assert restricted.v1.payment_intents.retrieve(pi.id).id == pi.id  # write implies read
+    with pytest.raises(stripe.PermissionError) as exc:
+        restricted.v1.refunds.create(params={"payment_intent": pi.id})
+    assert exc.value.http_status == 403
+    assert "rak_refund_write" in exc.value.user_message  # type: ignore[operator]
+    assert rk not in exc.value.user_message  # type: ignore[operator]
+
+
 def test_basic_auth_with_key_as_username(sandbox: Sandbox, http: httpx.Client) -> None:
     r = http.get(f"{sandbox.urls['stripe']}/v1/payment_intents", auth=(sandbox.stripe.secret_key, ""))
     assert r.status_code == 200
