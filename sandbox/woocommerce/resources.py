@@ -84,6 +84,32 @@ def _delete_product(store: Store, request: Request, rid: int | None) -> Response
     return json_response(p)
 
 
+BATCH_LIMIT = 100
+
+
+def _batch_products(store: Store, request: Request, _rid: int | None) -> Response:
+    data = body(request)
+    create, update, delete = (data.get(k) or [] for k in ("create", "update", "delete"))
+    if len(create) + len(update) + len(delete) > BATCH_LIMIT:
+        raise RestError(
+            "woocommerce_rest_request_entity_too_large",
+            f"Unable to accept more than {BATCH_LIMIT} items for this request.",
+            413,
+        )
+    invalid = {"code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID.", "data": {"status": 400}}
+    out: dict[str, list[Any]] = {"create": [], "update": [], "delete": []}
+    for item in create:
+        out["create"].append(store.create_product(dict(item)))
+    for item in update:
+        pid = int(item.get("id", 0))
+        updated = store.update_product(pid, {k: v for k, v in item.items() if k != "id"})
+        out["update"].append(updated if updated is not None else {"id": pid, "error": invalid})
+    for raw in delete:
+        gone = store.delete_product(int(raw), force=True)
+        out["delete"].append(gone if gone is not None else {"id": int(raw), "error": invalid})
+    return json_response(out)
+
+
 # ---- orders / customers ----------------------------------------------------------------------------
 def _list_orders(store: Store, request: Request, _rid: int | None) -> Response:
     status = request.args.get("status")
@@ -296,6 +322,9 @@ Handler = Callable[[Store, Request, "int | None"], Response]
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("products", "GET"): _list_products,
     ("products", "POST"): _create_product,
+    ("products_batch", "POST"): _batch_products,
+    ("products_batch", "PUT"): _batch_products,
+    ("products_batch", "PATCH"): _batch_products,
     ("product", "GET"): _get_product,
     ("product", "PUT"): _update_product,
     ("product", "PATCH"): _update_product,

@@ -21,6 +21,7 @@ ROUTES = Map(
         Rule("/", endpoint="index"),
         Rule("/wc/v3", endpoint="namespace"),
         Rule("/wc/v3/products", endpoint="products"),
+        Rule("/wc/v3/products/batch", endpoint="products_batch"),
         Rule("/wc/v3/products/<int:rid>", endpoint="product"),
         Rule("/wc/v3/orders", endpoint="orders"),
         Rule("/wc/v3/orders/<int:rid>", endpoint="order"),

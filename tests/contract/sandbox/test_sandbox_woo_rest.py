@@ -307,3 +307,21 @@ def test_orders_and_system_status(sandbox: Sandbox, http: httpx.Client) -> None:
     status = http.get(api(sandbox, "demo", "system_status"), auth=auth).json()
     assert {"environment", "database", "active_plugins", "theme", "settings", "security", "pages"} <= set(status)
     assert status["settings"]["currency"] == "USD"
+
+
+def test_products_batch_create_update_delete(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = creds(sandbox, "demo")
+    made = http.post(
+        api(sandbox, "demo", "products/batch"), json={"create": [{"name": "B1"}, {"name": "B2"}]}, auth=auth
+    ).json()
+    ids = [p["id"] for p in made["create"]]
+    r = http.post(
+        api(sandbox, "demo", "products/batch"),
+        json={"update": [{"id": ids[0], "name": "B1 renamed"}, {"id": 999999, "name": "ghost"}], "delete": ids},
+        auth=auth,
+    ).json()
+    assert r["update"][0]["name"] == "B1 renamed"
+    assert r["update"][1]["error"]["code"] == "woocommerce_rest_product_invalid_id"
+    assert [p["id"] for p in r["delete"]] == ids
+    too_many = http.post(api(sandbox, "demo", "products/batch"), json={"delete": list(range(1, 102))}, auth=auth)
+    assert too_many.status_code == 413
