@@ -194,6 +194,8 @@ def _confirm(state: StripeState, account: Account, pi: dict[str, Any]) -> tuple[
         pi["last_payment_error"] = dict(err)
         pi["payment_method"] = None
         state.faults.count("stripe.declines")
+        state.emit(account, "charge.failed", dict(charge))
+        state.emit(account, "payment_intent.payment_failed", dict(pi))
         raise StripeError(402, {**err, "payment_intent": dict(pi)}, saved=True)
     if pi["capture_method"] == "manual":
         pi["status"] = "requires_capture"
@@ -202,6 +204,9 @@ def _confirm(state: StripeState, account: Account, pi: dict[str, Any]) -> tuple[
         pi["status"] = "succeeded"
         pi["amount_received"] = pi["amount"]
     state.faults.count("stripe.charges")
+    state.emit(account, "charge.succeeded", dict(charge))
+    if pi["status"] == "succeeded":
+        state.emit(account, "payment_intent.succeeded", dict(pi))
     return 200, pi
 
 
@@ -343,7 +348,10 @@ def create_refund(
         "transfer_reversal": None,
     }
     state.faults.count("stripe.refunds")
-    return 200, state.put(account, refund)
+    state.put(account, refund)
+    state.emit(account, "charge.refunded", dict(charge))
+    state.emit(account, "refund.created", dict(refund))
+    return 200, refund
 
 
 def get_refund(state: StripeState, account: Account, _p: dict[str, Any], oid: str | None) -> tuple[int, dict[str, Any]]:

@@ -6,7 +6,9 @@ import secrets
 from typing import Any
 
 from sandbox.stripe.api import _missing, _now, _require, _unknown
+from sandbox.stripe.events import EndpointTarget
 from sandbox.stripe.paging import paginate
+from sandbox.stripe.params import truthy
 from sandbox.stripe.state import Account, StripeState, invalid_request
 
 
@@ -22,22 +24,27 @@ def create_webhook_endpoint(
     events = _require(params, "enabled_events")
     if not url.startswith(("http://", "https://")):
         raise invalid_request("Invalid URL: URL must be publicly accessible.", param="url", code="url_invalid")
-    endpoint = {
-        "id": state.new_id("we"),
+    endpoint_id = state.new_id("we")
+    enabled = [str(e) for e in events] if isinstance(events, list) else [str(events)]
+    endpoint: dict[str, Any] = {
+        "id": endpoint_id,
         "object": "webhook_endpoint",
         "api_version": params.get("api_version"),
         "application": None,
         "created": _now(),
         "description": params.get("description"),
-        "enabled_events": events if isinstance(events, list) else [events],
+        "enabled_events": enabled,
         "livemode": False,
         "metadata": params.get("metadata") or {},
         "status": "enabled",
         "url": url,
     }
     state.put(account, endpoint)
+    secret = "whsec_" + secrets.token_urlsafe(24)
+    target = EndpointTarget(endpoint_id, url, secret, list(enabled), truthy(params.get("connect")), account.id)
+    state.events.register(target)
     state.faults.count("stripe.webhooks_registered")
-    return 200, {**endpoint, "secret": "whsec_" + secrets.token_urlsafe(24)}
+    return 200, {**endpoint, "secret": secret}
 
 
 def list_webhook_endpoints(
@@ -66,6 +73,7 @@ def delete_webhook_endpoint(
         raise _missing("webhook_endpoint", oid or "", "webhook_endpoint")
     with state.lock:
         we["deleted"] = True
+    state.events.unregister(we["id"])
     state.faults.count("stripe.webhooks_deleted")
     return 200, {"id": we["id"], "object": "webhook_endpoint", "deleted": True}
 

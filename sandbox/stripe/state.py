@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.faults import Faults
+from sandbox.stripe.events import EventDispatcher
 
 
 class StripeError(Exception):
@@ -93,6 +94,7 @@ class StripeState:
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.gate: threading.Event | None = None  # when set, POSTs wait on it (concurrency tests)
         self.requests: list[dict[str, Any]] = []
+        self.events = EventDispatcher()
 
     # ---- ids -----------------------------------------------------------------------------------
     @staticmethod
@@ -132,11 +134,14 @@ class StripeState:
             if acct is None or acct.connected_to != self.platform.id:
                 return False
             acct.connected_to = None
+            platform = self.platform
             for k in [k for k, a in self.keys.items() if a == account_id]:
                 del self.keys[k]
             for r in [r for r, a in self.refresh_tokens.items() if a == account_id]:
                 del self.refresh_tokens[r]
         self.faults.count("stripe.deauthorizations")
+        application = {"id": self.client_id, "object": "application", "name": platform.name}
+        self.emit(acct, "account.application.deauthorized", application)
         return True
 
     def create_restricted_key(self, permissions: dict[str, str], *, account_id: str | None = None) -> str:
@@ -147,6 +152,12 @@ class StripeState:
             self.keys[key] = account_id or self.platform.id
             self.restricted[key] = dict(permissions)
         return key
+
+    def emit(self, account: Account, event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create an event on ``account`` and deliver it to matching webhook endpoints."""
+        event = self.events.emit(platform_id=self.platform.id, account_id=account.id, event_type=event_type, obj=obj)
+        self.faults.count("stripe.events")
+        return event
 
     def expire_key(self, key: str) -> None:
         """Make ``key`` answer with ``api_key_expired``."""

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import stripe
+from sandbox_receiver import Receiver
 
 from sandbox.server import Sandbox
 
@@ -297,3 +298,43 @@ def test_webhook_endpoints_create_list_paginate_delete(sandbox: Sandbox) -> None
     with pytest.raises(stripe.InvalidRequestError):
         sc.v1.webhook_endpoints.retrieve(made[0].id)
     assert sandbox.counters()["stripe.webhooks_registered"] >= 3
+
+
+def test_events_delivered_with_stripe_signature_verified_by_sdk(sandbox: Sandbox, receiver: Receiver) -> None:
+    sc = client(sandbox)
+    endpoint = sc.v1.webhook_endpoints.create(
+        params={"url": f"{receiver.url}/stripe", "enabled_events": ["payment_intent.succeeded", "charge.refunded"]}
+    )
+    pi = sc.v1.payment_intents.create(params=VISA)  # type: ignore[arg-type]
+    sc.v1.refunds.create(params={"payment_intent": pi.id})
+    sandbox.stripe.events.drain()
+    got = receiver.wait(2)
+    events = [
+        stripe.Webhook.construct_event(r["body"].decode(), r["headers"]["Stripe-Signature"], endpoint.secret)
+        for r in got
+    ]
+    assert [e.type for e in events] == ["payment_intent.succeeded", "charge.refunded"]
+    assert events[0].data.object.id == pi.id
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.Webhook.construct_event(got[0]["body"].decode(), got[0]["headers"]["Stripe-Signature"], "whsec_wrong")
+    sc.v1.webhook_endpoints.delete(endpoint.id)
+
+
+def test_deauthorization_event_reaches_connect_endpoint(sandbox: Sandbox, receiver: Receiver) -> None:
+    sc = client(sandbox)
+    endpoint = sc.v1.webhook_endpoints.create(
+        params={
+            "url": f"{receiver.url}/connect",
+            "enabled_events": ["account.application.deauthorized"],
+            "connect": True,
+        }
+    )
+    acct = sandbox.stripe.connect_account()
+    sandbox.stripe.issue_tokens(acct)
+    sc.oauth.deauthorize(params={"stripe_user_id": acct.id})
+    sandbox.stripe.events.drain()
+    [req] = receiver.wait(1)
+    event = stripe.Webhook.construct_event(req["body"].decode(), req["headers"]["Stripe-Signature"], endpoint.secret)
+    assert event.type == "account.application.deauthorized" and event.account == acct.id
+    assert event.data.object.id == sandbox.stripe.client_id
+    sc.v1.webhook_endpoints.delete(endpoint.id)
