@@ -325,3 +325,20 @@ def test_products_batch_create_update_delete(sandbox: Sandbox, http: httpx.Clien
     assert [p["id"] for p in r["delete"]] == ids
     too_many = http.post(api(sandbox, "demo", "products/batch"), json={"delete": list(range(1, 102))}, auth=auth)
     assert too_many.status_code == 413
+
+
+def test_product_list_include_exclude_orderby(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = creds(sandbox, "demo")
+    r = http.get(api(sandbox, "demo", "products"), params={"include": "3,5,7", "order": "asc"}, auth=auth)
+    assert [p["id"] for p in r.json()] == [3, 5, 7] and r.headers["X-WP-Total"] == "3"
+    r = http.get(api(sandbox, "demo", "products"), params={"exclude": "47", "per_page": 1}, auth=auth)
+    assert r.json()[0]["id"] == 46 and r.headers["X-WP-Total"] == "46"
+    names = [
+        p["name"]
+        for p in http.get(
+            api(sandbox, "demo", "products"), params={"orderby": "title", "order": "asc", "per_page": 100}, auth=auth
+        ).json()
+    ]
+    assert names == sorted(names)
+    bad = http.get(api(sandbox, "demo", "products"), params={"orderby": "colour"}, auth=auth)
+    assert bad.status_code == 400 and bad.json()["code"] == "rest_invalid_param"

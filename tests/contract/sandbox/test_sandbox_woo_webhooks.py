@@ -8,17 +8,28 @@ import hmac
 import json
 
 import httpx
+import pytest
 from sandbox_receiver import Receiver
 
 from sandbox.server import Sandbox
+from sandbox.woocommerce import StoreSpec
+
+SLUG = "hooks"  # a store of its own, so the demo catalog other tests count stays untouched
+
+
+@pytest.fixture(autouse=True)
+def _hooks_store(sandbox: Sandbox) -> None:
+    if SLUG not in sandbox.woo.stores:
+        sandbox.woo.add_store(StoreSpec(SLUG, "Hooks Store", 10))
+        sandbox.woo.set_base_url(sandbox.urls["woocommerce"])
 
 
 def _api(sandbox: Sandbox, path: str) -> str:
-    return f"{sandbox.urls['woocommerce']}/stores/demo/wp-json/wc/v3/{path}"
+    return f"{sandbox.urls['woocommerce']}/stores/{SLUG}/wp-json/wc/v3/{path}"
 
 
 def _auth(sandbox: Sandbox) -> tuple[str, str]:
-    key, ck = sandbox.woo.store("demo").seeded_key
+    key, ck = sandbox.woo.store(SLUG).seeded_key
     return ck, key.consumer_secret
 
 
@@ -40,7 +51,7 @@ def test_webhook_created_pings_and_delivers_signed_payload(
     hook = _register(sandbox, http, f"{receiver.url}/hooks/woo")
     assert hook["status"] == "active" and hook["resource"] == "product" and hook["event"] == "created"
     assert "secret" not in hook
-    product = sandbox.woo.create_product("demo", {"name": "Webhook Mug", "regular_price": "9.00"})
+    product = sandbox.woo.create_product(SLUG, {"name": "Webhook Mug", "regular_price": "9.00"})
     sandbox.woo.drain_webhooks()
     ping, delivery = receiver.wait(2)[:2]
     assert ping["body"] == f"webhook_id={hook['id']}".encode()
@@ -50,7 +61,7 @@ def test_webhook_created_pings_and_delivers_signed_payload(
     assert headers["X-Wc-Webhook-Event"] == "created"
     assert headers["X-Wc-Webhook-Id"] == str(hook["id"])
     assert headers["X-Wc-Webhook-Delivery-Id"]
-    assert headers["X-Wc-Webhook-Source"] == f"{sandbox.urls['woocommerce']}/stores/demo/"
+    assert headers["X-Wc-Webhook-Source"] == f"{sandbox.urls['woocommerce']}/stores/{SLUG}/"
     expected = base64.b64encode(hmac.new(b"s3cret", delivery["body"], hashlib.sha256).digest()).decode()
     assert headers["X-Wc-Webhook-Signature"] == expected
     assert json.loads(delivery["body"])["id"] == product["id"]
@@ -64,7 +75,7 @@ def test_webhook_disabled_after_five_consecutive_failures(
     receiver.status = 500
     hook = _register(sandbox, http, f"{receiver.url}/failing", topic="product.updated")
     for i in range(6):
-        sandbox.woo.update_product("demo", 3, {"name": f"Renamed {i}"})
+        sandbox.woo.update_product(SLUG, 3, {"name": f"Renamed {i}"})
         sandbox.woo.drain_webhooks()
     r = http.get(_api(sandbox, f"webhooks/{hook['id']}"), auth=_auth(sandbox))
     assert r.json()["status"] == "disabled"
