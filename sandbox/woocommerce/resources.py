@@ -151,6 +151,13 @@ def _list_orders(store: Store, request: Request, _rid: int | None) -> Response:
         rows = sorted(store.orders.values(), key=lambda o: o["id"], reverse=request.args.get("order", "desc") == "desc")
     if status and status != "any":
         rows = [o for o in rows if o["status"] in status.split(",")]
+    # ISO 8601 strings of the same shape compare chronologically
+    if request.args.get("after"):
+        rows = [o for o in rows if o["date_created"] > request.args["after"][:19]]
+    if request.args.get("before"):
+        rows = [o for o in rows if o["date_created"] < request.args["before"][:19]]
+    if request.args.get("customer"):
+        rows = [o for o in rows if str(o["customer_id"]) == request.args["customer"]]
     offset, per_page, headers = paginate(store, request, "/wc/v3/orders", len(rows))
     return json_response(rows[offset : offset + per_page], 200, headers)
 

@@ -338,3 +338,11 @@ def test_deauthorization_event_reaches_connect_endpoint(sandbox: Sandbox, receiv
     assert event.type == "account.application.deauthorized" and event.account == acct.id
     assert event.data.object.id == sandbox.stripe.client_id
     sc.v1.webhook_endpoints.delete(endpoint.id)
+
+
+def test_injected_429_is_sdk_rate_limit_error(sandbox: Sandbox) -> None:
+    sandbox.faults.rate_limit("stripe", times=1, retry_after=2)
+    with pytest.raises(stripe.RateLimitError) as exc:
+        client(sandbox).v1.payment_intents.list()
+    assert exc.value.http_status == 429
+    assert exc.value.headers["Retry-After"] == "2"  # type: ignore[index]
