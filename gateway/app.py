@@ -19,6 +19,7 @@ from gateway import errors
 from gateway.bootstrap import Container, build_container
 from gateway.logs import request_id_var
 from gateway.settings import Settings
+from gateway.web import init_web
 
 log = logging.getLogger("omniops.http")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.extensions["omniops"] = container
     _install_request_hooks(app, container)
     errors.init_app(app)
+    init_web(app)
     for blueprint in container.blueprints():
         app.register_blueprint(blueprint)
     return app

@@ -1,12 +1,15 @@
 """The composition root: the only module that knows concrete classes.
 
-`build_container(settings)` builds the engine, the schema, the stores, the bus and the blueprints for one
-process (a gateway, a worker, or both in embedded mode). Tests build their own container from test
-settings; nothing here runs at import time.
+`build_container(settings)` builds, for one process, the engine and schema, the vault and audit log, the
+identity, consent and conversation stores, the executor (journal, queue, event bus, runner, recipes), the NLU,
+the notifiers, the channel adapters and the message bus. The gateway (`create_app`), the in-process worker
+(`omniops run`) and `omniops worker` all start from it. Nothing here runs at import time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from flask import Blueprint
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -29,7 +33,7 @@ log = logging.getLogger("omniops.bootstrap")
 
 @dataclass
 class Container:
-    """Everything one process needs, built once by `build_container`."""
+    """Everything one process needs, built once by `build_container` (tests subclass it with fakes)."""
 
     settings: Settings
     engine: Engine
@@ -38,13 +42,57 @@ class Container:
     clock: SystemClock = field(default_factory=SystemClock)
     ids: RandomIds = field(default_factory=RandomIds)
     redis: Any = None
+    # built by build_container (None in minimal test containers)
+    vault_services: Any = None
+    audit: Any = None
+    owners: Any = None
+    consents: Any = None
+    conversations: Any = None
+    catalog: Any = None
+    reports: Any = None
+    executor: Any = None
+    journal: Any = None
+    services: Any = None
+    bus: Any = None
+    events: Any = None
+    parser: Any = None
+    parse_text: Any = None
+    rate_limiter: Any = None
+    sms_opt_outs: Any = None
+    notifier: Any = None
+    callbacks: Any = None
+    alexa: Any = None
+    google: Any = None
+    siri: Any = None
+    http: httpx.Client | None = None
+    demo: bool = False
+    demo_owner_id: str = "own_demo"
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def blueprints(self) -> list[Blueprint]:
         """One blueprint per concern, registered explicitly (no import side effects)."""
-        from gateway.blueprints import ops
+        from gateway.blueprints import chat, ops, runs, sms, voice
+        from gateway.callbacks import blueprint as callbacks
+        from gateway.consent import blueprint as consent
+        from gateway.identity import blueprint as identity
 
-        return [ops.bp]
+        return [ops.bp, identity.bp, consent.bp, runs.bp, chat.bp, sms.bp, voice.bp, callbacks.bp]
+
+    def resolve_owner_token(self, raw: str, scope: str) -> Any:
+        """Owner API / Siri bearer token → `Principal` (401 when unknown or revoked)."""
+        return self.owners.resolve_token(raw, scope)
+
+    def resolve_voice_token(self, raw: str | None) -> Any:
+        """Alexa/Google account-linking access token → `Principal` (an unlinked principal when absent)."""
+        from core.commands import Principal
+        from core.errors import AuthenticationRequired
+
+        if not raw:
+            return Principal()
+        resolver = getattr(self, "resolve_access_token", None)
+        if resolver is None:
+            raise AuthenticationRequired("Account linking is not configured on this gateway.")
+        return resolver(raw)
 
     def readiness(self) -> dict[str, tuple[bool, str]]:
         """Check each dependency; returns name -> (ok, detail)."""
@@ -65,7 +113,11 @@ class Container:
 
     def close(self) -> None:
         for closer in reversed(self._closers):
-            closer()
+            try:
+                closer()
+            except Exception:
+                log.exception("error while closing")
+        self._closers.clear()
         self.engine.dispose()
 
 
@@ -77,21 +129,215 @@ def _secret_key(settings: Settings) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of this deployment won the race
+        return path.read_text().strip()
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     log.warning("generated a new session signing key", extra={"path": str(Path(path).resolve())})
     return key
 
 
-def build_container(settings: Settings) -> Container:
+def derive(secret_key: str, purpose: str) -> bytes:
+    """A per-purpose key derived from the deployment secret (HMAC-SHA256)."""
+    return hmac.new(secret_key.encode(), f"omniops:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def schema_components() -> list[tuple[str, int, Any]]:
+    """Every component's tables, in one list (the schema is created from it)."""
+    from executor import catalog
+    from executor import schema as executor_schema
+    from gateway import sms_optouts
+    from gateway.callbacks import service as callbacks
+    from gateway.consent import schema as consent_schema
+    from gateway.identity import schema as identity_schema
+    from gateway.stores import conversations
+    from vault import schema as vault_schema
+
+    return [
+        identity_schema.SCHEMA,
+        consent_schema.SCHEMA,
+        conversations.SCHEMA,
+        catalog.SCHEMA,
+        executor_schema.SCHEMA,
+        vault_schema.SCHEMA,
+        sms_optouts.SCHEMA,
+        callbacks.SCHEMA,
+    ]
+
+
+def build_container(settings: Settings, *, demo: bool = False) -> Container:
     """Build every store and service for ``settings`` and create the schema (idempotent)."""
     engine = make_engine(settings.resolved_database_url)
-    create_schema(engine, components=[])
-    container = Container(settings=settings, engine=engine, secret_key=_secret_key(settings))
-    if settings.redis_url:
+    create_schema(engine, schema_components())
+    c = Container(settings=settings, engine=engine, secret_key=_secret_key(settings), demo=demo)
+    try:
+        _wire(c)
+    except Exception:
+        c.close()
+        raise
+    return c
+
+
+def _wire(c: Container) -> None:
+    from chat import nlu
+    from core.handlers import Services
+    from core.messagebus import MessageBus
+    from executor.catalog import Catalog, SqlReports
+    from executor.nonces import RunTokens
+    from executor.providers.base import DEFAULT_TIMEOUT
+    from executor.providers.stripe import API_BASE, CONNECT_BASE, StripeConnect
+    from executor.recipe import RecipeRegistry
+    from executor.recipes.stripe import StripeSetup
+    from executor.recipes.woocommerce import WooCommerceSetup
+    from executor.worker import build_executor
+    from gateway.adapters import FanOutNotifier, VaultCredentialAccess
+    from gateway.callbacks.service import CallbackService
+    from gateway.consent.store import build_consent_store
+    from gateway.events import JournalEventStream
+    from gateway.identity.store import SqlOwners
+    from gateway.notifier import build_sms_notifier
+    from gateway.ratelimit import build_rate_limiter
+    from gateway.sms_optouts import SqlSmsOptOuts
+    from gateway.stores.conversations import SqlConversations
+    from vault.services import build_vault
+    from voice.alexa import build_alexa_adapter
+    from voice.google_assistant import build_google_adapter
+    from voice.siri_shortcuts import SiriShortcutsAdapter
+
+    s = c.settings
+    if s.redis_url:
         import redis
 
-        container.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
-        container._closers.append(container.redis.close)
-    return container
+        c.redis = redis.Redis.from_url(s.redis_url, socket_timeout=5)
+        c._closers.append(c.redis.close)
+    c.http = httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
+    c._closers.append(c.http.close)
+
+    root_key = s.vault_root_key_file or (s.var_dir / "vault-root-key.json")
+    c.vault_services = build_vault(
+        c.engine,
+        root_key_file=root_key,
+        create_root_key=s.vault_root_key_file is None,
+        rotation_days=s.vault_rotation_days,
+        ids=c.ids,
+    )
+    c.audit = c.vault_services.audit
+    c.sms_opt_outs = SqlSmsOptOuts(engine=c.engine)
+    sms = _sms_sender(s)
+    c.owners = SqlOwners(c.engine, c.clock, c.ids, c.audit, send_sms=sms)
+    c.consents = build_consent_store(c.engine, clock=c.clock, ids=c.ids, secret_key=c.secret_key)
+    c.conversations = SqlConversations(c.engine, clock=c.clock)
+    c.catalog = Catalog(c.engine, clock=c.clock)
+    c.reports = SqlReports(c.engine, clock=c.clock)
+    sms_notifier = build_sms_notifier(settings=s, owners=c.owners, opt_outs=c.sms_opt_outs)
+    c.notifier = FanOutNotifier([sms_notifier] if sms_notifier is not None else [])
+
+    tokens = RunTokens(derive(c.secret_key, "run-tokens"))
+    webhook_key = derive(c.secret_key, "woocommerce-webhooks")
+
+    def webhook_secret(owner_id: str) -> str:
+        return hmac.new(webhook_key, owner_id.encode(), hashlib.sha256).hexdigest()
+
+    recipes = RecipeRegistry()
+    recipes.add(
+        WooCommerceSetup(
+            public_url=s.public_url, tokens=tokens, catalog=c.catalog, clock=c.clock, webhook_secret=webhook_secret
+        ).recipe()
+    )
+    stripe_connect: StripeConnect | None = None
+    if s.stripe_client_id and s.stripe_secret_key is not None:
+        stripe_connect = StripeConnect(
+            c.http,
+            client_id=s.stripe_client_id,
+            platform_secret_key=s.stripe_secret_key.get_secret_value(),
+            connect_base=s.stripe_connect_base_url or s.stripe_base_url or CONNECT_BASE,
+        )
+        recipes.add(
+            StripeSetup(
+                public_url=s.public_url, tokens=tokens, connect=stripe_connect, api_base=s.stripe_base_url or API_BASE
+            ).recipe()
+        )
+    c.executor = build_executor(
+        engine=c.engine,
+        clock=c.clock,
+        ids=c.ids,
+        recipes=recipes,
+        redis_url=s.redis_url,
+        queue_path=s.var_dir / "queue.db",
+        consents=c.consents,
+        audit=c.audit,
+        credentials=VaultCredentialAccess(c.vault_services.vault),
+        notifier=c.notifier,
+        http=c.http,
+    )
+    c.journal = c.executor.journal
+    c._closers.append(c.executor.bus.close if hasattr(c.executor.bus, "close") else (lambda: None))
+
+    c.parser = nlu.build_parser(
+        s.openai_api_key.get_secret_value() if s.openai_api_key is not None else None, s.openai_base_url
+    )
+
+    def parse_text(text_: str, locale: str) -> tuple[str, dict[str, Any]]:
+        result = c.parser.parse(text_, locale=locale)
+        return result.intent, dict(result.params)
+
+    c.parse_text = parse_text
+    c.services = Services(
+        clock=c.clock,
+        ids=c.ids,
+        owners=c.owners,
+        consents=c.consents,
+        journal=c.journal,
+        queue=c.executor.queue,
+        vault=c.vault_services.vault,
+        audit=c.audit,
+        notifier=c.notifier,
+        recipes=recipes,
+        reports=c.reports,
+        conversations=c.conversations,
+        extract_param=nlu.extract_param,
+        public_url=s.public_url,
+        consent_ttl_seconds=s.consent_ttl_seconds,
+    )
+    c.bus = MessageBus(services=c.services)
+    c.events = JournalEventStream(c.engine, clock=c.clock)
+    c.rate_limiter = build_rate_limiter(redis_client=c.redis)
+    c.callbacks = CallbackService(
+        engine=c.engine,
+        clock=c.clock,
+        tokens=tokens,
+        journal=c.journal,
+        resume=c.executor.runner.resume,
+        store_credential=lambda owner, service, label, secret: (
+            c.vault_services.vault.put(owner, service, label, secret).id
+        ),
+        catalog=c.catalog,
+        webhook_secret=webhook_secret,
+        stripe_connect=stripe_connect,
+    )
+    c.alexa = (
+        build_alexa_adapter(
+            skill_id=s.alexa_skill_id or "", ca_bundle=s.alexa_ca_bundle, cert_mirror=s.alexa_cert_mirror, env=s.env
+        )
+        if s.alexa_skill_id
+        else None
+    )
+    c.google = build_google_adapter(project_id=s.google_project_id) if s.google_project_id else None
+    c.siri = SiriShortcutsAdapter(text_parser=parse_text)
+
+
+def _sms_sender(s: Settings) -> Callable[[str, str], Any] | None:
+    """`send_sms(to, body)` through Twilio when configured (identity's phone codes), else None."""
+    from chat.twilio_client import BASE_URL, TwilioClient
+
+    if not (s.twilio_account_sid and s.twilio_auth_token is not None and s.twilio_from):
+        return None
+    client = TwilioClient(
+        account_sid=s.twilio_account_sid,
+        auth_token=s.twilio_auth_token.get_secret_value(),
+        from_number=s.twilio_from,
+        base_url=s.provider_url("twilio") or BASE_URL,
+    )
+    return lambda to, body: client.send_sms(to=to, body=body)

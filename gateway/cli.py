@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from gateway.logs import configure_logging
 from gateway.settings import Settings
@@ -26,21 +27,42 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Embedded mode: the gateway (and the in-process worker) in this one process."""
+    """Embedded mode: the gateway and worker threads in this one process (with --demo, the sandbox too)."""
+    from executor.worker import start_in_process
     from gateway.app import create_app
     from gateway.bootstrap import build_container
     from gateway.serve import BackgroundServer
 
     settings = _settings(args)
+    demo = None
+    if args.demo:
+        from gateway.demo import start_demo
+
+        demo = start_demo(settings)
+        settings = demo.settings
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
-    container = build_container(settings)
+    container = build_container(settings, demo=demo is not None)
+    lines: list[str] = []
+    if demo is not None:
+        from gateway.demo import DEMO_OWNER_PHONE, demo_lines
+        from gateway.identity.cli import seed_demo_owner
+
+        seed = seed_demo_owner(container.owners, phone=DEMO_OWNER_PHONE)
+        container.demo_owner_id = seed.owner_id
+        lines = demo_lines(demo, seed_lines=seed.lines(public_url=settings.public_url), public_url=settings.public_url)
+    worker = start_in_process(container.executor, concurrency=settings.worker_threads)
     app = create_app(container=container)
     server = BackgroundServer(app, host=settings.host, port=settings.port).start()
     print(f"OmniOps gateway running at {server.url}  (health: {server.url}/healthz)", flush=True)
+    for line in lines:
+        print(line, flush=True)
     print("Press Ctrl+C to stop.", flush=True)
     _wait_for_signal()
     server.stop()
+    worker.stop()
     container.close()
+    if demo is not None:
+        demo.sandbox.stop()
     return 0
 
 
@@ -74,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--host", help="interface to bind (default 127.0.0.1, or OMNIOPS_HOST)")
     run.add_argument("--port", type=int, help="port (default 8080, or OMNIOPS_PORT; 0 picks a free one)")
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="also serve the sandbox providers and seed a demo owner (prints how to try it)",
+    )
     run.set_defaults(func=cmd_run)
 
     serve = sub.add_parser(
@@ -86,11 +113,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     from chat.nlu import register_cli as register_parse_cli
+    from executor.worker import register_cli as register_worker_cli
+    from gateway.identity.cli import register_cli as register_owners_cli
+    from gateway.widget_sessions import register_cli as register_widget_cli
+    from sandbox.server import register_cli as register_sandbox_cli
+    from vault.cli import register_cli as register_vault_cli
     from voice.manifests import register_cli as register_manifests_cli
 
+    register_worker_cli(sub, lambda: _container().executor)
     register_parse_cli(sub)
     register_manifests_cli(sub)
+    register_owners_cli(sub, lambda _args: _container())
+    register_widget_cli(sub, _container)
+    register_vault_cli(sub, lambda: _container().vault_services)
+    register_sandbox_cli(sub)
     return parser
+
+
+def _container() -> Any:
+    from gateway.bootstrap import build_container
+
+    settings = Settings()
+    configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    return build_container(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,7 @@ _SECRET_PATTERNS = [
     re.compile(r"\b(sk|rk|pk)_(test|live)_[A-Za-z0-9]{8,}"),  # Stripe keys
     re.compile(r"\b(ac_|oo_|wsk_|whsec_)[A-Za-z0-9_\-]{8,}"),  # OAuth codes, our tokens, webhook secrets
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-~+/]{8,}=*"),
+    re.compile(r"(/consent/)[A-Za-z0-9_\-]{20,}"),  # single-use consent link tokens in request lines
     re.compile(r"(?i)((?:password|secret|token|code)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]{4,}"),
 ]
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}

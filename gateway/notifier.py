@@ -23,7 +23,21 @@ from gateway.settings import Settings
 
 log = logging.getLogger("omniops.notifier")
 
-TEXTED_KINDS = frozenset({RunEventKind.SUCCEEDED, RunEventKind.FAILED})
+TEXTED_KINDS = frozenset(
+    {
+        RunEventKind.SUCCEEDED,
+        RunEventKind.FAILED,
+        RunEventKind.COMPENSATED,
+        RunEventKind.CANCELLED,
+        RunEventKind.WAITING_FOR_OWNER,
+    }
+)
+_PREFIX = {
+    RunEventKind.SUCCEEDED: "Done",
+    RunEventKind.FAILED: "Failed",
+    RunEventKind.COMPENSATED: "Failed",
+    RunEventKind.CANCELLED: "Cancelled",
+}
 TEXTED_ROUTES = frozenset({Channel.SMS, Channel.ALEXA, Channel.GOOGLE, Channel.SIRI})
 
 
@@ -62,8 +76,10 @@ class SmsNotifier:
         if self._opt_outs.is_opted_out(phone):
             log.info("run result not texted: opted out", extra={"run_id": event.run_id})
             return
-        prefix = "Done" if event.kind is RunEventKind.SUCCEEDED else "Failed"
-        body = f"OmniOps: {prefix}: {event.message}"
+        if event.kind is RunEventKind.WAITING_FOR_OWNER:
+            body = f"OmniOps needs you: {event.message}"
+        else:
+            body = f"OmniOps: {_PREFIX.get(event.kind, 'Update')}: {event.message}"
         try:
             self._sender.send_sms(to=phone, body=body)
         except ProviderError as err:

@@ -71,9 +71,17 @@ def _expired(resp: httpx.Response) -> bool:
 
 def probe(http: httpx.Client, store_url: str) -> dict[str, Any]:
     """Check the site answers and exposes the WooCommerce REST API; returns the WP REST index summary."""
-    resp = send(
-        PROVIDER, lambda: http.get(f"{store_url}/wp-json/"), reason=_reason, credentials_expired=lambda r: False
-    )
+    try:
+        resp = send(
+            PROVIDER, lambda: http.get(f"{store_url}/wp-json/"), reason=_reason, credentials_expired=lambda r: False
+        )
+    except ProviderRejected as err:
+        raise ProviderRejected(
+            f"{store_url} does not look like a WordPress site: it has no REST API at /wp-json/ "
+            f"(HTTP {err.http_status}). Check the address.",
+            provider=PROVIDER,
+            http_status=err.http_status,
+        ) from err
     try:
         index = resp.json()
     except ValueError as err:
