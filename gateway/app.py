@@ -19,7 +19,7 @@ from gateway import errors
 from gateway.bootstrap import Container, build_container
 from gateway.logs import request_id_var
 from gateway.settings import Settings
-from gateway.web import init_web
+from gateway.web import configure_sessions, init_web
 
 log = logging.getLogger("omniops.http")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -32,12 +32,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.config.update(
         MAX_CONTENT_LENGTH=container.settings.max_body_bytes,
         SECRET_KEY=container.secret_key,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=container.settings.public_url.startswith("https://"),
-        SESSION_COOKIE_NAME="omniops_session",
         JSON_SORT_KEYS=False,
     )
+    configure_sessions(app, public_url=container.settings.public_url)
     app.extensions["omniops"] = container
     _install_request_hooks(app, container)
     errors.init_app(app)

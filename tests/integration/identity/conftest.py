@@ -12,11 +12,9 @@ from sqlalchemy.engine import Engine
 
 from gateway.app import create_app
 from gateway.bootstrap import build_container
-from gateway.identity.blueprint import bp
 from gateway.identity.records import IdentityPolicy
 from gateway.identity.store import SqlOwners
 from gateway.settings import Settings
-from gateway.web import configure_sessions, init_web
 from tests.integration.identity.identity_support import ListAudit, MutableClock, SmsOutbox, make_store
 
 
@@ -58,11 +56,8 @@ def lite_store(
 def app(lite_store: SqlOwners, tmp_path: Path) -> Iterator[Flask]:
     """The real app factory, with the identity store and blueprint wired the way bootstrap will wire them."""
     container = build_container(Settings(var_dir=tmp_path / "var", env="test"))
-    container.owners = lite_store  # type: ignore[attr-defined]  # until bootstrap builds SqlOwners itself
+    container.owners = lite_store  # this test's store (its clock, audit and SMS outbox)
     app = create_app(container=container)
-    configure_sessions(app, public_url=container.settings.public_url)
-    init_web(app)
-    app.register_blueprint(bp)
     app.config["TESTING"] = True
     yield app
     container.close()
