@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from core.commands import ReplyRoute
 from core.events import RunEvent
@@ -50,3 +50,16 @@ class FanOutNotifier:
                 notifier.run_event(event, route)
             except Exception:  # a notifier must never break the run
                 log.exception("notifier failed", extra={"run_id": event.run_id})
+
+
+class RunEventOnlyNotifier:
+    """Adapts a run-event-only sender (the Alexa nudge) to the `Notifier` port."""
+
+    def __init__(self, run_event: Callable[[RunEvent, ReplyRoute], object]) -> None:
+        self._run_event = run_event
+
+    def send_consent_link(self, *, owner: Owner, consent: ConsentRecord, link: str, code: str) -> None:
+        return None  # consent links go by SMS only
+
+    def run_event(self, event: RunEvent, route: ReplyRoute) -> None:
+        self._run_event(event, route)

@@ -152,7 +152,7 @@ def schema_components() -> list[tuple[str, int, Any]]:
     from gateway.callbacks import service as callbacks
     from gateway.consent import schema as consent_schema
     from gateway.identity import schema as identity_schema
-    from gateway.stores import conversations
+    from gateway.stores import alexa_permissions, conversations
     from vault import schema as vault_schema
 
     return [
@@ -164,6 +164,7 @@ def schema_components() -> list[tuple[str, int, Any]]:
         vault_schema.SCHEMA,
         sms_optouts.SCHEMA,
         callbacks.SCHEMA,
+        alexa_permissions.SCHEMA,
     ]
 
 
@@ -192,7 +193,7 @@ def _wire(c: Container) -> None:
     from executor.recipes.stripe import StripeSetup
     from executor.recipes.woocommerce import WooCommerceSetup
     from executor.worker import build_executor
-    from gateway.adapters import FanOutNotifier, VaultCredentialAccess
+    from gateway.adapters import FanOutNotifier, RunEventOnlyNotifier, VaultCredentialAccess
     from gateway.callbacks.service import CallbackService
     from gateway.consent.store import build_consent_store
     from gateway.events import JournalEventStream
@@ -200,9 +201,12 @@ def _wire(c: Container) -> None:
     from gateway.notifier import build_sms_notifier
     from gateway.ratelimit import build_rate_limiter
     from gateway.sms_optouts import SqlSmsOptOuts
+    from gateway.stores.alexa_permissions import SqlAlexaPermissions
     from gateway.stores.conversations import SqlConversations
     from vault.services import build_vault
     from voice.alexa import build_alexa_adapter
+    from voice.alexa.clients import ALEXA_API, LWA_TOKEN_URL, ProactiveEventsClient
+    from voice.alexa.nudge import AlexaRunNudger
     from voice.google_assistant import build_google_adapter
     from voice.siri_shortcuts import SiriShortcutsAdapter
 
@@ -232,7 +236,21 @@ def _wire(c: Container) -> None:
     c.catalog = Catalog(c.engine, clock=c.clock)
     c.reports = SqlReports(c.engine, clock=c.clock)
     sms_notifier = build_sms_notifier(settings=s, owners=c.owners, opt_outs=c.sms_opt_outs)
-    c.notifier = FanOutNotifier([sms_notifier] if sms_notifier is not None else [])
+    notifiers: list[Any] = [sms_notifier] if sms_notifier is not None else []
+    alexa_permissions = SqlAlexaPermissions(c.engine, clock=c.clock)
+    if s.alexa_client_id and s.alexa_client_secret is not None:
+        alexa_base = s.provider_url("alexa_api") or ALEXA_API
+        lwa_base = s.provider_url("lwa")
+        events_client = ProactiveEventsClient(
+            client_id=s.alexa_client_id,
+            client_secret=s.alexa_client_secret.get_secret_value(),
+            client=c.http,
+            api_base=alexa_base,
+            token_url=f"{lwa_base.rstrip('/')}/auth/o2/token" if lwa_base else LWA_TOKEN_URL,
+        )
+        nudger = AlexaRunNudger(client=events_client, notifications_granted=alexa_permissions.granted)
+        notifiers.append(RunEventOnlyNotifier(nudger.run_event))
+    c.notifier = FanOutNotifier(notifiers)
 
     tokens = RunTokens(derive(c.secret_key, "run-tokens"))
     webhook_key = derive(c.secret_key, "woocommerce-webhooks")

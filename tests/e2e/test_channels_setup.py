@@ -1,0 +1,63 @@
+"""The same WooCommerce setup driven from the SMS channel (Twilio-signed inbound texts), end to end."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from gateway.demo import DEMO_OWNER_PHONE
+from tests.e2e.stack import BROWSER_ARGS, CHROMIUM, URL_RE, Stack, running_stack
+from tests.e2e.test_woocommerce_setup import approve_in_wp_admin
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    with running_stack(tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def text_in(stack: Stack, body: str) -> str:
+    """The owner texts OmniOps; returns the TwiML reply body."""
+    resp = stack.sandbox.twilio.send_inbound(f"{stack.url}/v1/channels/twilio/sms", DEMO_OWNER_PHONE, body)
+    assert resp.status_code == 200, resp.text
+    return resp.text
+
+
+def test_sms_yes_code_runs_the_setup_once_and_texts_the_result(stack: Stack, page: Page) -> None:
+    first = text_in(stack, f"set up woocommerce at {stack.store_url('demo')}")
+    code = re.search(r"YES (\d{6})", first)
+    assert code is not None, first
+    assert "isn't valid" in text_in(stack, "YES 000000")  # a wrong code is answered, not obeyed
+    assert stack.container.journal.latest_run(stack.seed.owner_id) is None
+    started = text_in(stack, f"YES {code.group(1)}")
+    assert "setting up WooCommerce" in started
+    again = text_in(stack, f"YES {code.group(1)}")
+    assert "isn't valid" in again or "already" in again
+    run = stack.container.journal.latest_run(stack.seed.owner_id)
+    assert run is not None
+    stack.wait_run(run.id, ("waiting_for_owner",))
+    wc_auth = URL_RE.search(stack.wait_text(r"wc-auth").split("admin: ", 1)[1])
+    assert wc_auth is not None
+    approve_in_wp_admin(page, wc_auth.group(0))
+    done = stack.wait_run(run.id, ("succeeded", "failed", "compensated"))
+    assert done.status == "succeeded", done.error
+    stack.wait_text(r"OmniOps: Done: Done! 47 products synced")
+    assert stack.sandbox.counters().get("woocommerce.keys_created") == 1
+    status = text_in(stack, "is it done yet")
+    assert "47 products synced" in status
