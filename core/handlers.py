@@ -185,6 +185,8 @@ def start_run(svc: Services, consent: ConsentRecord, recipe: RecipeInfo, cmd_int
     text = f"I'm on it: {consent.declaration.action.rstrip('.')}. I'll let you know when it's done."
     if cmd_intent in ("setup_integration", "setup_store"):
         text = f"I'm setting up {service} now — I'll text you when it's done."
+        if consent.reply_route.channel is Channel.WIDGET:
+            text = f"I'm setting up {service} now — you'll see the progress here."
     return Reply(
         text=text,
         response_type=ResponseType.ACTION_STARTED,

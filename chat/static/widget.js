@@ -25,6 +25,18 @@
     return node;
   }
 
+  /* Text with web links made clickable (built with DOM nodes, never innerHTML). */
+  function linkified(node, text) {
+    String(text).split(/(https?:\/\/[^\s]+)/).forEach(function (part, i) {
+      if (i % 2 === 1) {
+        var a = el("a", {"href": part, "target": "_blank", "rel": "noopener noreferrer",
+                         "class": "omniops-link"}, part.length > 48 ? part.slice(0, 45) + "…" : part);
+        node.appendChild(a);
+      } else if (part) { node.appendChild(document.createTextNode(part)); }
+    });
+    return node;
+  }
+
   /* ------------------------------------------------------------------ HTTP */
   function ensureSession() {
     if (session) { return Promise.resolve(session); }
@@ -207,7 +219,7 @@
     seenEvents[ev.id] = true;
     lastEventId = ev.id;
     var list = progressFor(ev.run_id);
-    var item = el("li", {"class": "omniops-step omniops-kind-" + ev.kind}, ev.message);
+    var item = linkified(el("li", {"class": "omniops-step omniops-kind-" + ev.kind}), ev.message);
     list.appendChild(item); scroll();
   }
 
