@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## run: OmniOps on the embedded default (SQLite, in-process worker, sandbox providers, a demo owner)
 run: $(STAMP)
-	$(VENV)/bin/omniops run $(ARGS)
+	$(VENV)/bin/omniops run --demo $(ARGS)
 
 demo: run
 
