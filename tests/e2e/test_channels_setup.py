@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from gateway.demo import DEMO_OWNER_PHONE
-from tests.e2e.stack import BROWSER_ARGS, CHROMIUM, URL_RE, Stack, running_stack
+from tests.e2e.stack import URL_RE, Stack
 from tests.e2e.test_woocommerce_setup import approve_in_wp_admin
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(tmp_path) as s:
-        yield s
 
 
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844})
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def text_in(stack: Stack, body: str) -> str:

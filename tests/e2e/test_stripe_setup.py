@@ -4,38 +4,25 @@ browser (headless Chromium), then webhook + test payment + refund against the St
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.e2e.stack import BROWSER_ARGS, CHROMIUM, LINK_RE, URL_RE, Stack, running_stack
+from tests.e2e.stack import LINK_RE, URL_RE, Stack
 from tests.e2e.test_woocommerce_setup import approve_consent_link
 
 ARTIFACTS = Path("test-artifacts/stripe")
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.viewport(1280, 800)]
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(tmp_path) as s:
-        yield s
 
 
-@pytest.fixture
-def page() -> Iterator[Page]:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def connect(stack: Stack, page: Page, *, approve: bool = True) -> str:
     """Ask, approve the consent link, answer Stripe's OAuth page; returns the run id."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     before = len(stack.texts())
     reply = stack.siri("connect stripe")
     assert "sent a link to your phone" in reply["speech"]

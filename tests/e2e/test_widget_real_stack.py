@@ -3,13 +3,12 @@ the WooCommerce simulator — type, answer, approve the card, approve in wp-admi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.e2e.stack import BROWSER_ARGS, CHROMIUM, URL_RE, Stack, running_stack
+from tests.e2e.stack import BROWSER_ARGS, CHROMIUM, URL_RE, Stack
 from tests.e2e.test_woocommerce_setup import approve_in_wp_admin
 
 ARTIFACTS = Path("test-artifacts/widget-real")
@@ -17,10 +16,6 @@ pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)  # shared 2-core machines: allow slow renders, never a timed assertion
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(tmp_path) as s:
-        yield s
 
 
 @pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])

@@ -7,37 +7,24 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.e2e.stack import BROWSER_ARGS, CHROMIUM, LINK_RE, URL_RE, Stack, running_stack
+from tests.e2e.stack import LINK_RE, URL_RE, Stack
 from vault.audit_verify import verify
 
 ARTIFACTS = Path("test-artifacts/woocommerce")
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(tmp_path) as s:
-        yield s
 
 
-@pytest.fixture
-def page() -> Iterator[Page]:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844})
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def approve_consent_link(page: Page, link: str, shot: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.goto(link)
     page.screenshot(path=str(ARTIFACTS / f"{shot}-consent.png"), full_page=True)
     page.get_by_role("button", name="Approve").click()
