@@ -479,23 +479,30 @@ class OAuthStore:
         """Use ``refresh_token`` once (rotation). A token already used revokes its whole family."""
         t, g = schema.tokens, schema.grants
         now = self.now()
+        query = (
+            sa.select(
+                t.c.id,
+                t.c.grant_id,
+                t.c.rotated_at,
+                t.c.revoked_at,
+                t.c.refresh_expires_at,
+                g.c.client_id,
+                g.c.owner_id,
+                g.c.person_id,
+                g.c.scope,
+                g.c.revoked_at.label("grant_revoked_at"),
+            )
+            .join(g, g.c.id == t.c.grant_id)
+            .where(t.c.refresh_hash == sha256(refresh_token))
+        )
         with self._engine.begin() as conn:
-            row = conn.execute(
-                sa.select(
-                    t.c.id,
-                    t.c.grant_id,
-                    t.c.rotated_at,
-                    t.c.revoked_at,
-                    t.c.refresh_expires_at,
-                    g.c.client_id,
-                    g.c.owner_id,
-                    g.c.person_id,
-                    g.c.scope,
-                    g.c.revoked_at.label("grant_revoked_at"),
-                )
-                .join(g, g.c.id == t.c.grant_id)
-                .where(t.c.refresh_hash == sha256(refresh_token))
-            ).first()
+            row = conn.execute(query).first()
+            if row is None or row.client_id != client_id:
+                return None
+            # One family at a time, grant row first (the order every revocation uses): racing uses of a
+            # refresh token serialize here instead of deadlocking on the token row.
+            conn.execute(sa.select(g.c.id).where(g.c.id == row.grant_id).with_for_update())
+            row = conn.execute(query).one()
             if row is None or row.client_id != client_id:
                 return None
             if row.revoked_at is not None or row.grant_revoked_at is not None:

@@ -59,7 +59,7 @@ def query_of(location: str) -> dict[str, str]:
 def live_server(app: Flask) -> Iterator[str]:
     """Serve ``app`` on a free loopback port in a thread; yields the base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
