@@ -44,6 +44,12 @@ def register_cli(subparsers: Any, build_services: BuildServices) -> None:
         help="exact redirect URI (repeatable), e.g. https://pitangui.amazon.com/api/skill/link/XXXX",
     )
     p.add_argument("--scope", action="append", choices=sorted(SCOPES), help="repeatable (default: voice)")
+    p.add_argument(
+        "--no-pkce",
+        action="store_true",
+        help="accept authorization requests without PKCE from this (confidential) client, for platforms that "
+        "cannot send it; PKCE it does send is still enforced and 'plain' still refused",
+    )
     p.add_argument("--json", action="store_true")
     cmd(p, _add)
 
@@ -81,12 +87,17 @@ def _as_dict(c: ClientRecord) -> dict[str, Any]:
         "scopes": list(c.scopes),
         "created_at": c.created_at.isoformat(),
         "disabled_at": c.disabled_at.isoformat() if c.disabled_at else None,
+        "pkce_required": c.pkce_required,
     }
 
 
 def _add(service: OAuthService, args: argparse.Namespace, out: TextIO) -> int:
     new = service.store.add_client(
-        name=args.name, redirect_uris=args.redirect_uris, scopes=args.scope or ["voice"], agent=AGENT
+        name=args.name,
+        redirect_uris=args.redirect_uris,
+        scopes=args.scope or ["voice"],
+        pkce_required=not args.no_pkce,
+        agent=AGENT,
     )
     if args.json:
         print(json.dumps({**_as_dict(new.record), "client_secret": new.secret}, indent=2), file=out)
@@ -94,6 +105,8 @@ def _add(service: OAuthService, args: argparse.Namespace, out: TextIO) -> int:
     print(f"client {new.record.name}", file=out)
     print(f"  client_id:     {new.record.id}", file=out)
     print(f"  client_secret: {new.secret}   (shown once: store it in the Alexa/Google console now)", file=out)
+    pkce = "required (S256)" if new.record.pkce_required else "optional (enforced when sent)"
+    print(f"  pkce:          {pkce}", file=out)
     for uri in new.record.redirect_uris:
         print(f"  redirect_uri:  {uri}", file=out)
     return 0
@@ -106,7 +119,8 @@ def _list(service: OAuthService, args: argparse.Namespace, out: TextIO) -> int:
         return 0
     for c in clients:
         state = "active" if c.active else "disabled"
-        print(f"{c.id}  {state}  {c.name}  {' '.join(c.redirect_uris)}", file=out)
+        pkce = "" if c.pkce_required else "  (pkce optional)"
+        print(f"{c.id}  {state}  {c.name}  {' '.join(c.redirect_uris)}{pkce}", file=out)
     if not clients:
         print("no clients yet: omniops oauth client add --name Alexa --redirect-uri https://…", file=out)
     return 0

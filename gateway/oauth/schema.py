@@ -32,6 +32,7 @@ clients = sa.Table(
     sa.Column("secret_hash", sa.String(64), nullable=False),
     sa.Column("redirect_uris", sa.JSON, nullable=False),  # list of exact strings
     sa.Column("scopes", sa.String(200), nullable=False),  # space-separated scopes it may ask for
+    sa.Column("pkce_required", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("disabled_at", _TS, nullable=True),
 )
@@ -44,8 +45,8 @@ codes = sa.Table(
     sa.Column("client_id", sa.String(64), sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False),
     sa.Column("redirect_uri", sa.Text, nullable=False),
     sa.Column("scope", sa.String(200), nullable=False),
-    sa.Column("code_challenge", sa.String(128), nullable=False),
-    sa.Column("code_challenge_method", sa.String(16), nullable=False),
+    sa.Column("code_challenge", sa.String(128), nullable=True),  # NULL only for a client exempt from PKCE
+    sa.Column("code_challenge_method", sa.String(16), nullable=True),
     sa.Column("owner_id", sa.String(64), sa.ForeignKey(_OWNER_FK, ondelete="CASCADE"), nullable=False),
     sa.Column("person_id", sa.String(64), sa.ForeignKey(_PERSON_FK, ondelete="CASCADE"), nullable=False),
     sa.Column("created_at", _TS, nullable=False),

@@ -112,7 +112,11 @@ class _Refresh:
 
 
 class S256Only(CodeChallenge):  # type: ignore[misc]
-    """PKCE required on every authorization request, ``S256`` only (RFC 9700 §2.1.1)."""
+    """PKCE on every authorization request, ``S256`` only (RFC 9700 §2.1.1).
+
+    The one exception is a client registered with ``pkce_required=False`` that sends no PKCE parameters at
+    all; whatever PKCE parameters any client sends are validated, and then enforced at the token endpoint.
+    """
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
@@ -122,6 +126,10 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
         datalist = grant.request.payload.datalist
         challenge = data.get("code_challenge")
         method = data.get("code_challenge_method")
+        client = getattr(grant.request, "client", None)
+        exempt = isinstance(client, OAuthClient) and not client.record.pkce_required
+        if exempt and not challenge and not method:
+            return
         if not challenge:
             raise InvalidRequestError("PKCE is required: missing 'code_challenge'.")
         if len(datalist.get("code_challenge", [])) > 1 or len(datalist.get("code_challenge_method", [])) > 1:
@@ -161,8 +169,8 @@ class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
             client_id=request.client.get_client_id(),
             redirect_uri=request.payload.redirect_uri,
             scope=request.scope,
-            code_challenge=data["code_challenge"],
-            code_challenge_method=data["code_challenge_method"],
+            code_challenge=data.get("code_challenge") or None,
+            code_challenge_method=data.get("code_challenge_method") or None,
             owner_id=user.owner_id,
             person_id=user.person_id,
         )

@@ -58,6 +58,7 @@ class ClientRecord:
     scopes: tuple[str, ...]
     created_at: datetime
     disabled_at: datetime | None = None
+    pkce_required: bool = True
 
     @property
     def active(self) -> bool:
@@ -84,8 +85,8 @@ class CodeRecord:
     client_id: str
     redirect_uri: str
     scope: str
-    code_challenge: str
-    code_challenge_method: str
+    code_challenge: str | None
+    code_challenge_method: str | None
     owner_id: str
     person_id: str
 
@@ -191,6 +192,7 @@ def _client(row: Any) -> ClientRecord:
         scopes=tuple(row.scopes.split()),
         created_at=_utc(row.created_at),
         disabled_at=_utc_opt(row.disabled_at),
+        pkce_required=bool(row.pkce_required),
     )
 
 
@@ -239,9 +241,20 @@ class OAuthStore:
 
     # ------------------------------------------------------------------------------------------- clients
     def add_client(
-        self, *, name: str, redirect_uris: Sequence[str], scopes: Sequence[str] = DEFAULT_SCOPES, agent: str
+        self,
+        *,
+        name: str,
+        redirect_uris: Sequence[str],
+        scopes: Sequence[str] = DEFAULT_SCOPES,
+        pkce_required: bool = True,
+        agent: str,
     ) -> NewClient:
-        """Register a client; the secret is in the result only (stored as SHA-256)."""
+        """Register a client; the secret is in the result only (stored as SHA-256).
+
+        ``pkce_required=False`` exempts a *confidential* client whose platform cannot send PKCE (RFC 9700
+        §2.1.1 requires PKCE for public clients; every client here authenticates with its secret). A
+        challenge such a client does send is still enforced, and ``plain`` is still refused.
+        """
         name = " ".join(name.split())
         if not name or len(name) > 100:
             raise InputError("A client needs a name of at most 100 characters.")
@@ -264,13 +277,22 @@ class OAuthStore:
                         secret_hash=sha256(secret),
                         redirect_uris=uris,
                         scopes=" ".join(sorted(set(scopes))),
+                        pkce_required=pkce_required,
                         created_at=now,
                     )
                 )
                 row = conn.execute(sa.select(c).where(c.c.id == client_id)).one()
         except IntegrityError as err:
             raise Conflict(f"A client named {name!r} already exists.") from err
-        self.record("client_added", owner_id=None, agent=agent, client_id=client_id, name=name, redirect_uris=uris)
+        self.record(
+            "client_added",
+            owner_id=None,
+            agent=agent,
+            client_id=client_id,
+            name=name,
+            redirect_uris=uris,
+            pkce_required=pkce_required,
+        )
         return NewClient(record=_client(row), secret=secret)
 
     def get_client(self, client_id: str) -> ClientRecord | None:
@@ -326,8 +348,8 @@ class OAuthStore:
         client_id: str,
         redirect_uri: str,
         scope: str,
-        code_challenge: str,
-        code_challenge_method: str,
+        code_challenge: str | None,
+        code_challenge_method: str | None,
         owner_id: str,
         person_id: str,
     ) -> None:

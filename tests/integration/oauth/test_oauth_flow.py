@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from core.commands import AuthLevel
@@ -311,3 +313,47 @@ def test_owner_unlinks_from_the_account_page(world: World, linker: Linker, audit
     assert linker.refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
     assert world.oauth.store.list_links(world.owner_id) == []
     assert audit.last("oauth.unlinked").owner_id == world.owner_id
+
+
+@pytest.fixture
+def no_pkce_linker(world: World) -> Iterator[Linker]:
+    client = world.oauth.store.add_client(
+        name="Google Home", redirect_uris=["https://oauth-redirect.googleusercontent.com/r/home"], pkce_required=False,
+        agent="test",
+    )  # fmt: skip
+    link = Linker(world.base_url, client.record.id, client.secret, client.record.redirect_uris[0])
+    link.login("ada@acme.test")
+    yield link
+    link.close()
+
+
+def _approve_code(link: Linker, url: str) -> str:
+    resp = link.decide(url)
+    assert resp.status_code == 302, resp.text
+    params = query_of(resp.headers["Location"])
+    assert "error" not in params, params
+    return params["code"]
+
+
+def test_pkce_exempt_client_links_without_pkce(no_pkce_linker: Linker) -> None:
+    code = _approve_code(no_pkce_linker, no_pkce_linker.authorize_url(challenge=None))
+    assert no_pkce_linker.exchange(code, None).status_code == 200
+
+
+def test_pkce_exempt_client_cannot_inject_a_verifier(no_pkce_linker: Linker) -> None:
+    code = _approve_code(no_pkce_linker, no_pkce_linker.authorize_url(challenge=None))
+    verifier, _ = pkce_pair()
+    resp = no_pkce_linker.exchange(code, verifier)  # RFC 9700 §4.8: verifier without a challenge
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_request"
+
+
+def test_pkce_exempt_client_still_has_pkce_enforced_when_it_sends_it(no_pkce_linker: Linker) -> None:
+    verifier, challenge = pkce_pair()
+    code = _approve_code(no_pkce_linker, no_pkce_linker.authorize_url(challenge=challenge))
+    assert no_pkce_linker.exchange(code, None).json()["error"] == "invalid_request"
+    code = _approve_code(no_pkce_linker, no_pkce_linker.authorize_url(challenge=challenge))
+    assert no_pkce_linker.exchange(code, pkce_pair()[0]).json()["error"] == "invalid_grant"
+    code = _approve_code(no_pkce_linker, no_pkce_linker.authorize_url(challenge=challenge))
+    assert no_pkce_linker.exchange(code, verifier).status_code == 200
+    plain = no_pkce_linker.browser.get(no_pkce_linker.authorize_url(challenge=challenge, code_challenge_method="plain"))
+    assert query_of(plain.headers["Location"])["error"] == "invalid_request"
