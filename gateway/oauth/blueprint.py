@@ -14,13 +14,13 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import OAuth2Error
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from core.errors import AuthenticationRequired, Forbidden, OmniOpsError
 from gateway.identity.auth import current_person, login_required, owners
 from gateway.identity.records import Person, Role
-from gateway.oauth.server import LinkedUser, OAuthService
+from gateway.oauth.server import AUTH_METHODS, GRANT_TYPES, LinkedUser, OAuthService
 from gateway.oauth.store import SCOPES
 from gateway.openapi import describe
 from gateway.web import PAGE_CSP, client_ip, page_headers, require_csrf, user_agent
@@ -124,9 +124,9 @@ def _grant_page(person: Person, grant: Any) -> WerkzeugResponse:
 # ----------------------------------------------------------------------------------------------- token
 @bp.post("/oauth/token")
 @describe(
-    "Account linking token endpoint: authorization_code (PKCE S256) and refresh_token grants",
+    "Account linking token endpoint: authorization_code (PKCE S256) and refresh_token grants; the client "
+    "authenticates with HTTP Basic or client_secret_post; errors are RFC 6749 JSON",
     tags=("oauth",),
-    auth="HTTP Basic (client id and secret) or client_secret_post",
     request_type="application/x-www-form-urlencoded",
     responses={
         200: "access_token, token_type, expires_in, refresh_token, scope",
@@ -136,6 +136,30 @@ def _grant_page(person: Person, grant: Any) -> WerkzeugResponse:
 )
 def token() -> WerkzeugResponse:
     return cast(WerkzeugResponse, oauth().server.create_token_response())
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+@describe(
+    "Authorization server metadata (RFC 8414) for the account-linking consoles",
+    tags=("oauth",),
+    responses={200: "issuer, endpoints and supported methods"},
+)
+def metadata() -> WerkzeugResponse:
+    issuer = str(current_app.extensions["omniops"].settings.public_url).rstrip("/")
+    response = jsonify(
+        {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/oauth/authorize",
+            "token_endpoint": f"{issuer}/oauth/token",
+            "response_types_supported": ["code"],
+            "grant_types_supported": list(GRANT_TYPES),
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "scopes_supported": sorted(SCOPES),
+        }
+    )
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 # ---------------------------------------------------------------------------------------- linked apps

@@ -58,3 +58,11 @@ def test_bad_redirect_uri_is_refused(service: OAuthService, capsys: pytest.Captu
     assert run(service, "oauth", "client", "add", "--name", "Alexa", "--redirect-uri", "https://*.amazon.com/") == 1
     assert "wildcard" in capsys.readouterr().err
     assert service.store.list_clients() == []
+
+
+def test_add_without_pkce(service: OAuthService, capsys: pytest.CaptureFixture[str]) -> None:
+    uri = "https://oauth-redirect.googleusercontent.com/r/home"
+    assert run(service, "oauth", "client", "add", "--name", "Google Home", "--redirect-uri", uri, "--no-pkce") == 0
+    assert "optional (enforced when sent)" in capsys.readouterr().out
+    [client] = service.store.list_clients()
+    assert client.pkce_required is False

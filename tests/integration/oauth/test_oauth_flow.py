@@ -357,3 +357,28 @@ def test_pkce_exempt_client_still_has_pkce_enforced_when_it_sends_it(no_pkce_lin
     assert no_pkce_linker.exchange(code, verifier).status_code == 200
     plain = no_pkce_linker.browser.get(no_pkce_linker.authorize_url(challenge=challenge, code_challenge_method="plain"))
     assert query_of(plain.headers["Location"])["error"] == "invalid_request"
+
+
+def test_metadata_names_the_endpoints(world: World, linker: Linker) -> None:
+    body = linker.browser.get("/.well-known/oauth-authorization-server").json()
+    issuer = world.app.extensions["omniops"].settings.public_url.rstrip("/")
+    assert body["issuer"] == issuer
+    assert body["authorization_endpoint"] == f"{issuer}/oauth/authorize"
+    assert body["token_endpoint"] == f"{issuer}/oauth/token"
+    assert body["code_challenge_methods_supported"] == ["S256"]
+    assert "implicit" not in body["grant_types_supported"] and "password" not in body["grant_types_supported"]
+
+
+def test_routes_are_described_in_the_openapi_document(world: World) -> None:
+    from gateway.openapi import build_spec
+
+    paths = build_spec(world.app)["paths"]
+    for path, method in [
+        ("/oauth/authorize", "get"),
+        ("/oauth/authorize", "post"),
+        ("/oauth/token", "post"),
+        ("/account/linked-apps", "get"),
+        ("/account/linked-apps/{grant_id}/revoke", "post"),
+        ("/.well-known/oauth-authorization-server", "get"),
+    ]:
+        assert paths[path][method]["tags"] == ["oauth"], path
