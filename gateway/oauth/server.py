@@ -17,6 +17,7 @@ Authlib objects are built per :class:`OAuthService`, never at import time.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,6 +226,13 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         return response
 
 
+def _quiet_authlib() -> None:
+    """Authlib logs every issued token dict (``"Issue token %r"``) at DEBUG: never let that through."""
+    authlib_log = logging.getLogger("authlib")
+    if authlib_log.getEffectiveLevel() < logging.INFO or authlib_log.level == logging.NOTSET:
+        authlib_log.setLevel(logging.INFO)
+
+
 class OAuthService:
     """The account-linking server for one process: ``store`` plus an Authlib server wired to it.
 
@@ -233,6 +241,7 @@ class OAuthService:
 
     def __init__(self, store: OAuthStore) -> None:
         self.store = store
+        _quiet_authlib()
         code_grant = type("BoundCodeGrant", (CodeGrant,), {"store": store})
         refresh_grant = type("BoundRefreshGrant", (RefreshGrant,), {"store": store})
         server = _Server(query_client=self._query_client, save_token=self._save_token)

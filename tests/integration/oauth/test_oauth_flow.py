@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -382,3 +383,21 @@ def test_routes_are_described_in_the_openapi_document(world: World) -> None:
         ("/.well-known/oauth-authorization-server", "get"),
     ]:
         assert paths[path][method]["tags"] == ["oauth"], path
+
+
+def test_tokens_never_reach_the_logs_even_at_debug(linker: Linker, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    code, verifier = linker.get_code("ada@acme.test")
+    tokens = linker.exchange(code, verifier).json()
+    refreshed = linker.refresh(tokens["refresh_token"]).json()
+    client_side = ("httpx", "httpcore")  # the test's own HTTP client logs the Location header it receives
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(client_side))
+    assert logged  # DEBUG logging really was on
+    for secret in (
+        code,
+        tokens["access_token"],
+        tokens["refresh_token"],
+        refreshed["access_token"],
+        linker.client_secret,
+    ):
+        assert secret not in logged
