@@ -135,7 +135,11 @@ def _grant_page(person: Person, grant: Any) -> WerkzeugResponse:
     },
 )
 def token() -> WerkzeugResponse:
-    return cast(WerkzeugResponse, oauth().server.create_token_response())
+    server = oauth().server
+    try:
+        return cast(WerkzeugResponse, server.create_token_response())
+    except OAuth2Error as err:  # raised before Authlib's own handler: plain http on a non-loopback host
+        return cast(WerkzeugResponse, server.handle_error_response(None, err))
 
 
 @bp.get("/.well-known/oauth-authorization-server")

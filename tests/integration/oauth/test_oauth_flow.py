@@ -401,3 +401,14 @@ def test_tokens_never_reach_the_logs_even_at_debug(linker: Linker, caplog: pytes
         linker.client_secret,
     ):
         assert secret not in logged
+
+
+def test_plain_http_on_a_public_host_is_refused(linker: Linker) -> None:
+    """Behind a TLS proxy without ProxyFix the request URL is http://public-host: Authlib refuses it."""
+    _, challenge = pkce_pair()
+    page = linker.browser.get(linker.authorize_url(challenge=challenge), headers={"Host": "omniops.example"})
+    assert page.status_code == 400 and "Location" not in page.headers
+    token = linker.browser.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "x"}, headers={"Host": "omniops.example"}
+    )
+    assert token.status_code == 400 and token.json()["error"] == "insecure_transport"
