@@ -20,8 +20,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from core.errors import AuthenticationRequired, Forbidden, OmniOpsError
 from gateway.identity.auth import current_person, login_required, owners
 from gateway.identity.records import Person, Role
+from gateway.oauth.records import SCOPES
 from gateway.oauth.server import AUTH_METHODS, GRANT_TYPES, LinkedUser, OAuthService
-from gateway.oauth.store import SCOPES
 from gateway.openapi import describe
 from gateway.web import PAGE_CSP, client_ip, page_headers, require_csrf, user_agent
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from core.errors import OmniOpsError
+from gateway.oauth.records import SCOPES, ClientRecord
 from gateway.oauth.server import OAuthService
-from gateway.oauth.store import SCOPES, ClientRecord
 
 BuildServices = Callable[[argparse.Namespace], Any]
 AGENT = "operator:cli"

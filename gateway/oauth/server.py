@@ -29,16 +29,16 @@ from authlib.oauth2.rfc7636.challenge import CODE_CHALLENGE_PATTERN
 from flask import Response
 
 from core.commands import Principal
-from gateway.oauth.store import (
+from gateway.oauth.records import (
     ACCESS_PREFIX,
     REFRESH_PREFIX,
     ClientRecord,
     CodeRecord,
-    OAuthStore,
     RefreshRecord,
     new_secret,
     parse_scope,
 )
+from gateway.oauth.store import OAuthStore
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 GRANT_TYPES = ("authorization_code", "refresh_token")

@@ -16,8 +16,8 @@ from gateway.identity.blueprint import bp as identity_bp
 from gateway.identity.records import IdentityPolicy, Person
 from gateway.identity.store import SqlOwners
 from gateway.oauth.blueprint import bp as oauth_bp
+from gateway.oauth.records import NewClient
 from gateway.oauth.server import OAuthService
-from gateway.oauth.store import NewClient
 from gateway.settings import Settings
 from gateway.web import configure_sessions, init_web
 from tests.integration.identity.identity_support import PASSWORD, ListAudit, MutableClock, SmsOutbox, make_store

@@ -14,8 +14,9 @@ from core.commands import AuthLevel
 from core.errors import AuthenticationRequired, Conflict, InputError, NotFound
 from gateway.identity.store import SqlOwners
 from gateway.oauth import schema
+from gateway.oauth.records import new_secret
 from gateway.oauth.server import OAuthService
-from gateway.oauth.store import OAuthStore, new_secret
+from gateway.oauth.store import OAuthStore
 from tests.integration.identity.identity_support import ListAudit, MutableClock
 from tests.integration.oauth.oauth_support import ALEXA_REDIRECT
 

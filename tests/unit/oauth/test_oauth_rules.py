@@ -10,8 +10,8 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from core.errors import InputError
+from gateway.oauth.records import parse_scope, validate_redirect_uri
 from gateway.oauth.server import S256Only
-from gateway.oauth.store import parse_scope, validate_redirect_uri
 
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
