@@ -28,7 +28,16 @@ def test_good_redirect_uris(uri: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "uri", ["ftp://x/cb", "http://example.com/cb", "https://x/cb#f", "https://*.x.com/", "/relative", "https://u@x/cb"]
+    "uri",
+    [
+        "ftp://x/cb",
+        "http://example.com/cb",
+        "https://x/cb#f",
+        "https://*.x.com/",
+        "/relative",
+        "https://u@x/cb",
+        "https://x/a b",
+    ],
 )
 def test_bad_redirect_uris(uri: str) -> None:
     with pytest.raises(InputError):
