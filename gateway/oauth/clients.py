@@ -162,15 +162,22 @@ class ClientBook:
                 raise NotFound("No such client.")
             if row.disabled_at is None:
                 conn.execute(c.update().where(c.c.id == client_id).values(disabled_at=now))
-            grant_ids = (
-                conn.execute(sa.select(g.c.id).where(g.c.client_id == client_id, g.c.revoked_at.is_(None)))
-                .scalars()
-                .all()
-            )
-            for grant_id in grant_ids:
-                self._revoke_grant(conn, grant_id, reason="client_disabled", now=now)
+            revoked = conn.execute(
+                sa.select(g.c.id, g.c.owner_id).where(g.c.client_id == client_id, g.c.revoked_at.is_(None))
+            ).all()
+            for grant in revoked:
+                self._revoke_grant(conn, grant.id, reason="client_disabled", now=now)
             row = conn.execute(sa.select(c).where(c.c.id == client_id)).one()
-        self.record("client_disabled", owner_id=None, agent=agent, client_id=client_id, grants_revoked=len(grant_ids))
+        self.record("client_disabled", owner_id=None, agent=agent, client_id=client_id, grants_revoked=len(revoked))
+        for grant in revoked:  # each owner's audit trail shows the unlink too
+            self.record(
+                "unlinked",
+                owner_id=grant.owner_id,
+                agent=agent,
+                client_id=client_id,
+                grant_id=grant.id,
+                reason="client_disabled",
+            )
         return row_to_client(row)
 
     def _revoke_grant(self, conn: Connection, grant_id: str, *, reason: str, now: datetime) -> None:

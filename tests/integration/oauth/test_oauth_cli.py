@@ -35,8 +35,21 @@ def run(service: OAuthService, *argv: str) -> int:
 
 
 def test_add_prints_id_and_secret_once(service: OAuthService, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(service, "oauth", "client", "add", "--name", "Alexa", "--redirect-uri", ALEXA_REDIRECT,
-               "--redirect-uri", OTHER) == 0  # fmt: skip
+    assert (
+        run(
+            service,
+            "oauth",
+            "client",
+            "add",
+            "--name",
+            "Alexa",
+            "--redirect-uri",
+            ALEXA_REDIRECT,
+            "--redirect-uri",
+            OTHER,
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     client_id = re.search(r"client_id:\s+(\S+)", out)
     secret = re.search(r"client_secret:\s+(\S+)", out)

@@ -319,9 +319,11 @@ def test_owner_unlinks_from_the_account_page(world: World, linker: Linker, audit
 @pytest.fixture
 def no_pkce_linker(world: World) -> Iterator[Linker]:
     client = world.oauth.store.add_client(
-        name="Google Home", redirect_uris=["https://oauth-redirect.googleusercontent.com/r/home"], pkce_required=False,
+        name="Google Home",
+        redirect_uris=["https://oauth-redirect.googleusercontent.com/r/home"],
+        pkce_required=False,
         agent="test",
-    )  # fmt: skip
+    )
     link = Linker(world.base_url, client.record.id, client.secret, client.record.redirect_uris[0])
     link.login("ada@acme.test")
     yield link

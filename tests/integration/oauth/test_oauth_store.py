@@ -203,3 +203,14 @@ def test_deleting_the_owner_removes_its_links(store: OAuthStore, ids: tuple[str,
         store.resolve_access_token(access)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.grants)).scalar_one() == 0
+
+
+def test_disabling_a_client_is_audited_for_each_owner(
+    store: OAuthStore, ids: tuple[str, str], audit: ListAudit
+) -> None:
+    client = store.add_client(name="Alexa", redirect_uris=[ALEXA_REDIRECT], agent="test").record
+    grant_id, _, _ = _linked(store, client.id, ids)
+    store.disable_client(client.id, agent="operator:cli")
+    entry = audit.last("oauth.unlinked")
+    assert (entry.owner_id, entry.detail["grant_id"], entry.detail["reason"]) == (ids[0], grant_id, "client_disabled")
+    assert audit.last("oauth.client_disabled").detail["grants_revoked"] == 1
