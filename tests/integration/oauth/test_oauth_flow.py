@@ -414,3 +414,13 @@ def test_plain_http_on_a_public_host_is_refused(linker: Linker) -> None:
         "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "x"}, headers={"Host": "omniops.example"}
     )
     assert token.status_code == 400 and token.json()["error"] == "insecure_transport"
+
+
+def test_implicit_grant_is_refused(linker: Linker) -> None:
+    linker.login("ada@acme.test")
+    _, challenge = pkce_pair()
+    resp = linker.browser.get(linker.authorize_url(challenge=challenge, response_type="token", state="imp"))
+    assert resp.status_code == 302
+    params = query_of(resp.headers["Location"])
+    assert params["error"] == "unsupported_response_type" and params["state"] == "imp"
+    assert "access_token" not in resp.headers["Location"]
