@@ -64,6 +64,7 @@ class Container:
     alexa: Any = None
     google: Any = None
     siri: Any = None
+    oauth: Any = None
     http: httpx.Client | None = None
     demo: bool = False
     demo_owner_id: str = "own_demo"
@@ -75,8 +76,9 @@ class Container:
         from gateway.callbacks import blueprint as callbacks
         from gateway.consent import blueprint as consent
         from gateway.identity import blueprint as identity
+        from gateway.oauth import blueprint as oauth
 
-        return [ops.bp, identity.bp, consent.bp, runs.bp, chat.bp, sms.bp, voice.bp, callbacks.bp]
+        return [ops.bp, identity.bp, oauth.bp, consent.bp, runs.bp, chat.bp, sms.bp, voice.bp, callbacks.bp]
 
     def resolve_owner_token(self, raw: str, scope: str) -> Any:
         """Owner API / Siri bearer token → `Principal` (401 when unknown or revoked)."""
@@ -89,10 +91,9 @@ class Container:
 
         if not raw:
             return Principal()
-        resolver = getattr(self, "resolve_access_token", None)
-        if resolver is None:
+        if self.oauth is None:
             raise AuthenticationRequired("Account linking is not configured on this gateway.")
-        return resolver(raw)
+        return self.oauth.resolve_access_token(raw)
 
     def readiness(self) -> dict[str, tuple[bool, str]]:
         """Check each dependency; returns name -> (ok, detail)."""
@@ -152,11 +153,13 @@ def schema_components() -> list[tuple[str, int, Any]]:
     from gateway.callbacks import service as callbacks
     from gateway.consent import schema as consent_schema
     from gateway.identity import schema as identity_schema
+    from gateway.oauth import schema as oauth_schema
     from gateway.stores import alexa_permissions, conversations
     from vault import schema as vault_schema
 
     return [
         identity_schema.SCHEMA,
+        oauth_schema.SCHEMA,  # after identity: foreign keys to owners and people
         consent_schema.SCHEMA,
         conversations.SCHEMA,
         catalog.SCHEMA,
@@ -199,6 +202,8 @@ def _wire(c: Container) -> None:
     from gateway.events import JournalEventStream
     from gateway.identity.store import SqlOwners
     from gateway.notifier import build_sms_notifier
+    from gateway.oauth.server import OAuthService
+    from gateway.oauth.store import OAuthStore
     from gateway.ratelimit import build_rate_limiter
     from gateway.sms_optouts import SqlSmsOptOuts
     from gateway.stores.alexa_permissions import SqlAlexaPermissions
@@ -231,6 +236,7 @@ def _wire(c: Container) -> None:
     c.sms_opt_outs = SqlSmsOptOuts(engine=c.engine)
     sms = _sms_sender(s)
     c.owners = SqlOwners(c.engine, c.clock, c.ids, c.audit, send_sms=sms)
+    c.oauth = OAuthService(OAuthStore(c.engine, c.clock, c.ids, c.audit))
     c.consents = build_consent_store(c.engine, clock=c.clock, ids=c.ids, secret_key=c.secret_key)
     c.conversations = SqlConversations(c.engine, clock=c.clock)
     c.catalog = Catalog(c.engine, clock=c.clock)

@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     from chat.nlu import register_cli as register_parse_cli
     from executor.worker import register_cli as register_worker_cli
     from gateway.identity.cli import register_cli as register_owners_cli
+    from gateway.oauth.cli import register_cli as register_oauth_cli
     from gateway.widget_sessions import register_cli as register_widget_cli
     from sandbox.server import register_cli as register_sandbox_cli
     from vault.cli import register_cli as register_vault_cli
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_parse_cli(sub)
     register_manifests_cli(sub)
     register_owners_cli(sub, lambda _args: _container())
+    register_oauth_cli(sub, lambda _args: _container())
     register_widget_cli(sub, _container)
     register_vault_cli(sub, lambda: _container().vault_services)
     register_sandbox_cli(sub)

@@ -12,14 +12,11 @@ from sqlalchemy.engine import Engine
 
 from gateway.app import create_app
 from gateway.bootstrap import build_container
-from gateway.identity.blueprint import bp as identity_bp
 from gateway.identity.records import IdentityPolicy, Person
 from gateway.identity.store import SqlOwners
-from gateway.oauth.blueprint import bp as oauth_bp
 from gateway.oauth.records import NewClient
 from gateway.oauth.server import OAuthService
 from gateway.settings import Settings
-from gateway.web import configure_sessions, init_web
 from tests.integration.identity.identity_support import PASSWORD, ListAudit, MutableClock, SmsOutbox, make_store
 from tests.integration.oauth.oauth_support import ALEXA_REDIRECT, GOOGLE_REDIRECT, Linker, live_server, make_oauth
 
@@ -76,13 +73,9 @@ def world(sqlite_engine: Engine, clock: MutableClock, audit: ListAudit, tmp_path
     alexa = service.store.add_client(name="Alexa", redirect_uris=[ALEXA_REDIRECT], agent="test")
     google = service.store.add_client(name="Google Assistant", redirect_uris=[GOOGLE_REDIRECT], agent="test")
     container = build_container(Settings(var_dir=tmp_path / "var", env="test"))
-    container.owners = owners  # type: ignore[attr-defined]  # until bootstrap builds them itself
-    container.oauth = service  # type: ignore[attr-defined]
+    container.owners = owners  # this test's stores (its clock and audit stand-in)
+    container.oauth = service
     app = create_app(container=container)
-    configure_sessions(app, public_url=container.settings.public_url)
-    init_web(app)
-    app.register_blueprint(identity_bp)
-    app.register_blueprint(oauth_bp)
     with live_server(app) as base_url:
         yield World(base_url, app, service, owners, owner.id, person, staff, alexa, google)
     container.close()
