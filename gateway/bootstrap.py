@@ -343,7 +343,11 @@ def _wire(c: Container) -> None:
     )
     c.alexa = (
         build_alexa_adapter(
-            skill_id=s.alexa_skill_id or "", ca_bundle=s.alexa_ca_bundle, cert_mirror=s.alexa_cert_mirror, env=s.env
+            skill_id=s.alexa_skill_id,
+            ca_bundle=s.alexa_ca_bundle,
+            cert_mirror=s.alexa_cert_mirror,
+            env=s.env,
+            on_skill_event=alexa_permissions.on_skill_event,
         )
         if s.alexa_skill_id
         else None
