@@ -106,11 +106,20 @@ class StepRow:
 class SqlJournal:
     """``core.ports.Journal`` plus the runner's fenced writes, on any SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine, clock: Clock, ids: Ids, *, recipes: RecipeRegistry | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        ids: Ids,
+        *,
+        recipes: RecipeRegistry | None = None,
+        pickup_grace_seconds: float = 30.0,
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._ids = ids
         self._recipes = recipes
+        self._pickup_grace = timedelta(seconds=pickup_grace_seconds)  # a queued run unclaimed this long: re-enqueue
 
     # ----------------------------------------------------------------------------------------- port: Journal
     def create_run(
@@ -149,7 +158,7 @@ class SqlJournal:
                     reply_to=reply_route.to,
                     locale=locale,
                     status=RunStatus.QUEUED.value,
-                    lease_expires_at=now,  # pick-up deadline: the reaper re-enqueues if nobody claims it
+                    lease_expires_at=now + self._pickup_grace,  # pick-up deadline for the reaper
                     attempt=0,
                     recoveries=0,
                     cancel_requested=False,
@@ -476,7 +485,7 @@ class SqlJournal:
                     wait_key=None,
                     wait_reason=None,
                     wait_deadline=None,
-                    lease_expires_at=now,
+                    lease_expires_at=now + self._pickup_grace,
                     updated_at=now,
                 )
             )
@@ -543,18 +552,27 @@ class SqlJournal:
             return [r.id for r in conn.execute(query)]
 
     def mark_reaped(self, run_id: str, *, grace_seconds: float) -> bool:
-        """Push a queued run's pick-up deadline out after re-enqueueing it (one reaper wins per period)."""
+        """After re-enqueueing: give the run a fresh pick-up deadline so one reaper acts once per period.
+
+        A running run whose lease lapsed (its worker died) goes back to queued with no lease owner, counted as
+        a recovery; the dead worker, if it was only slow, fails its next heartbeat and fenced write.
+        """
         now = self._clock.now()
+        lapsed = sa.and_(
+            runs.c.id == run_id,
+            runs.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
+            runs.c.lease_expires_at < now,
+        )
         with self._engine.begin() as conn:
-            result = conn.execute(
-                runs.update()
-                .where(
-                    runs.c.id == run_id,
-                    runs.c.status == RunStatus.QUEUED.value,
-                    runs.c.lease_expires_at < now,
-                )
-                .values(lease_expires_at=now + timedelta(seconds=grace_seconds))
-            )
+            row = self._select_run(conn, run_id)
+            if row is None:
+                return False
+            if row.status == RunStatus.WAITING_FOR_OWNER:  # deadline passed: a worker claims and times it out
+                return row.wait_deadline is not None and row.wait_deadline < now
+            values: dict[str, Any] = {"lease_expires_at": now + timedelta(seconds=grace_seconds)}
+            if row.status == RunStatus.RUNNING:
+                values.update(status=RunStatus.QUEUED.value, lease_owner=None, recoveries=row.recoveries + 1)
+            result = conn.execute(runs.update().where(lapsed, runs.c.attempt == row.attempt).values(**values))
             return result.rowcount == 1
 
     # ----------------------------------------------------------------------------------------- internals

@@ -13,17 +13,17 @@ from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from executor_counting_service import CountingService  # noqa: E402
+from executor_counting_service import CountingService
 
-from core.errors import ConsentError  # noqa: E402
-from core.events import RunEvent  # noqa: E402
-from core.ports import AuditEntry, ConsentRecord, ConsentStatus, RunStatus  # noqa: E402
-from executor.demo import demo_recipes  # noqa: E402
-from executor.journal import SystemClock, TokenIds  # noqa: E402
-from executor.recipe import RecipeRegistry  # noqa: E402
-from executor.schema import SCHEMA  # noqa: E402
-from executor.worker import Executor, Worker, build_executor, start_in_process  # noqa: E402
-from gateway.db import create_schema  # noqa: E402
+from core.errors import ConsentError
+from core.events import RunEvent
+from core.ports import AuditEntry, ConsentRecord, ConsentStatus, RunStatus
+from executor.demo import demo_recipes
+from executor.journal import SystemClock, TokenIds
+from executor.recipe import RecipeRegistry
+from executor.schema import SCHEMA
+from executor.worker import Executor, Worker, build_executor, start_in_process
+from gateway.db import create_schema
 
 
 class MemoryAudit:
@@ -115,7 +115,9 @@ def harness(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Harness]:
     yield from _harness(sqlite_engine, tmp_path, redis_url=None)
 
 
-def _harness(engine: Engine, tmp_path: Path, *, redis_url: str | None, queue_name: str = "omniops") -> Iterator[Harness]:
+def _harness(
+    engine: Engine, tmp_path: Path, *, redis_url: str | None, queue_name: str = "omniops"
+) -> Iterator[Harness]:
     create_schema(engine, [SCHEMA])
     audit, consents = MemoryAudit(), MemoryConsents()
     executor = build_executor(
