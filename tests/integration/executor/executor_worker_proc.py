@@ -12,13 +12,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
-from executor.demo import demo_recipes  # noqa: E402
-from executor.journal import SystemClock, TokenIds  # noqa: E402
-from executor.recipe import RecipeRegistry  # noqa: E402
-from executor.worker import Worker, build_executor, default_worker_id  # noqa: E402
-from gateway.db import make_engine  # noqa: E402
+from executor.demo import demo_recipes
+from executor.journal import SystemClock, TokenIds
+from executor.recipe import RecipeRegistry
+from executor.worker import Worker, build_executor, default_worker_id
+from gateway.db import make_engine
 
 
 def main() -> int:
@@ -50,7 +50,9 @@ def main() -> int:
         max_recoveries=100,  # this test interrupts the same run many times on purpose
         worker_id=worker_id,
     )
-    worker = Worker(queue=executor.queue, journal=executor.journal, runner=executor.runner, reap_interval=args.reap_interval)
+    worker = Worker(
+        queue=executor.queue, journal=executor.journal, runner=executor.runner, reap_interval=args.reap_interval
+    )
     print(f"ready {worker_id}", flush=True)
     return worker.run(concurrency=args.concurrency)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 import pytest
+import sqlalchemy as sa
 from executor_counting_service import CountingService
 from sqlalchemy.engine import Engine
 
@@ -29,7 +30,7 @@ from core.commands import Channel, ReplyRoute
 from core.events import RunEventKind
 from core.ports import RunStatus
 from executor.demo import demo_recipes
-from executor.journal import SystemClock, TokenIds
+from executor.journal import SqlJournal, SystemClock, TokenIds
 from executor.recipe import RecipeRegistry
 from executor.schema import SCHEMA
 from executor.worker import build_executor
@@ -76,6 +77,22 @@ class _Proc:
             self.proc.stdout.close()
 
 
+def _pick_victim(procs: list[_Proc], journal: SqlJournal, fresh: list[str], rng: random.Random) -> _Proc:
+    """The worker holding a lease on one of the fresh runs (so the kill lands mid-run), else any ready one."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        rows = [journal.run_row(r) for r in fresh]
+        owners = {r.lease_owner for r in rows if r is not None and r.status == RunStatus.RUNNING}
+        holding = [p for p in procs if p.ready.is_set() and p.worker_id in owners]
+        if holding:
+            return rng.choice(holding)
+        ready = [p for p in procs if p.ready.is_set()]
+        if ready and all(r is not None and not r.status.active for r in rows):
+            return rng.choice(ready)
+        time.sleep(0.01)
+    raise AssertionError("no worker picked up the fresh runs within 60 s")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["embedded", "distributed"])
 def test_kill_9_at_random_points_never_loses_or_repeats_work(
@@ -89,7 +106,8 @@ def test_kill_9_at_random_points_never_loses_or_repeats_work(
         args = ["--database-url", engine.url.render_as_string(hide_password=False)]
     else:
         engine = request.getfixturevalue("pg_engine")
-        schema = request.getfixturevalue("pg_url_schema")
+        with engine.connect() as conn:  # (the shared ``pg_url_schema`` fixture returns "" for this engine)
+            schema = str(conn.execute(sa.text("select current_schema()")).scalar())
         redis_url = request.getfixturevalue("redis_url")
         queue_name = request.getfixturevalue("redis_prefix").replace("-", "_")
         args = ["--database-url", engine.url.render_as_string(hide_password=False), "--search-path", schema]
@@ -122,12 +140,8 @@ def test_kill_9_at_random_points_never_loses_or_repeats_work(
                     reply_route=ROUTE,
                 )
                 runs.append(record.id)
-            time.sleep(rng.uniform(0.1, 0.8))
-            ready = [p for p in procs if p.ready.is_set()]
-            if not ready:
-                assert procs[0].ready.wait(60), "no worker became ready"
-                ready = [procs[0]]
-            victim = rng.choice(ready)
+            victim = _pick_victim(procs, journal, runs[-2:], rng)
+            time.sleep(rng.uniform(0.0, 0.35))  # a random point inside the run (3 steps of about 120 ms)
             killed_at = datetime.now(UTC)
             victim.stop(kill=True)
             in_flight = [
@@ -178,7 +192,7 @@ def test_kill_9_at_random_points_never_loses_or_repeats_work(
 
 def _write_fragment(mode: str, *, runs: int, interrupted: int, recoveries: int, resumes: list[float]) -> None:
     resumes.sort()
-    p95 = resumes[min(len(resumes) - 1, int(round(0.95 * (len(resumes) - 1))))]
+    p95 = resumes[min(len(resumes) - 1, round(0.95 * (len(resumes) - 1)))]
     backend = "SQLite journal + SqliteHuey" if mode == "embedded" else "PostgreSQL journal + RedisHuey + Redis pub/sub"
     text = (
         f"### Crash trials — {mode} ({backend})\n\n"
