@@ -166,7 +166,7 @@ class SqlJournal:
                     updated_at=now,
                 )
             )
-            self._insert_event(conn, run_id, owner_id, RunEventKind.QUEUED, "Queued.", now=now)
+            self._insert_event(conn, run_id, owner_id, RunEventKind.QUEUED, "Queued.", now=now, seq=0)
             row = self._select_run(conn, run_id)
         if row is None:
             raise NotFound("run vanished")
@@ -220,6 +220,11 @@ class SqlJournal:
         """The full run row (lease and wait state included)."""
         with self._engine.connect() as conn:
             return self._select_run(conn, run_id)
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """Whether cancellation was requested (checked by the runner between steps)."""
+        with self._engine.connect() as conn:
+            return bool(conn.execute(sa.select(runs.c.cancel_requested).where(runs.c.id == run_id)).scalar())
 
     def step_rows(self, run_id: str) -> dict[str, StepRow]:
         """Every step row of the run, by step id."""
@@ -283,13 +288,17 @@ class SqlJournal:
         """Record that ``step_id`` is about to perform its side effect, with its ``step_started`` event."""
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
-            existing = conn.execute(
-                sa.select(steps).where(steps.c.run_id == run_id, steps.c.step_id == step_id)
+            seq = self._fence(conn, run_id, attempt, now, events=1)
+            row = conn.execute(
+                steps.update()
+                .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
+                .values(status="started", attempt=attempt, next_retry_at=None, started_at=now)
+                .returning(*steps.c)
             ).first()
-            if existing is None:
-                conn.execute(
-                    steps.insert().values(
+            if row is None:
+                row = conn.execute(
+                    steps.insert()
+                    .values(
                         run_id=run_id,
                         step_id=step_id,
                         status="started",
@@ -298,16 +307,10 @@ class SqlJournal:
                         idempotency_key=f"{run_id}:{step_id}",
                         started_at=now,
                     )
-                )
-            else:
-                conn.execute(
-                    steps.update()
-                    .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
-                    .values(status="started", attempt=attempt, next_retry_at=None, started_at=now)
-                )
-            row = conn.execute(sa.select(steps).where(steps.c.run_id == run_id, steps.c.step_id == step_id)).one()
+                    .returning(*steps.c)
+                ).one()
             event = self._insert_event(
-                conn, run_id, owner_id, RunEventKind.STEP_STARTED, event_message, step_id=step_id, now=now
+                conn, run_id, owner_id, RunEventKind.STEP_STARTED, event_message, step_id=step_id, now=now, seq=seq
             )
         return _step(row), event
 
@@ -326,7 +329,7 @@ class SqlJournal:
         """Mark the step done with its external ids and output, and append its ``step_done`` event."""
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
+            seq = self._fence(conn, run_id, attempt, now, events=1)
             conn.execute(
                 steps.update()
                 .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
@@ -349,6 +352,7 @@ class SqlJournal:
                 step_id=step_id,
                 data={"external_ids": dict(external_ids)},
                 now=now,
+                seq=seq,
             )
 
     def step_failed(
@@ -384,7 +388,7 @@ class SqlJournal:
         """Mark a done step as undone and append a progress event for it."""
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
+            seq = self._fence(conn, run_id, attempt, now, events=1)
             conn.execute(
                 steps.update()
                 .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
@@ -399,6 +403,7 @@ class SqlJournal:
                 step_id=step_id,
                 data={"compensation": True},
                 now=now,
+                seq=seq,
             )
 
     def append_event(
@@ -415,8 +420,10 @@ class SqlJournal:
         """Append a progress event under the fence."""
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
-            return self._insert_event(conn, run_id, owner_id, kind, message, step_id=step_id, data=data, now=now)
+            seq = self._fence(conn, run_id, attempt, now, events=1)
+            return self._insert_event(
+                conn, run_id, owner_id, kind, message, step_id=step_id, data=data, now=now, seq=seq
+            )
 
     def requeue(self, run_id: str, *, attempt: int, not_before: datetime, grace_seconds: float) -> None:
         """Release the lease and park the run as queued until ``not_before`` (retry backoff)."""
@@ -440,7 +447,7 @@ class SqlJournal:
         """Park the run until ``resume(run_id, key, …)`` or ``deadline``; appends ``waiting_for_owner``."""
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
+            seq = self._fence(conn, run_id, attempt, now, events=1)
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
@@ -467,6 +474,7 @@ class SqlJournal:
                 step_id=step_id,
                 data={"key": key, "deadline": deadline.isoformat()},
                 now=now,
+                seq=seq,
             )
 
     def resume(self, run_id: str, *, key: str, payload: Mapping[str, Any]) -> bool:
@@ -516,7 +524,7 @@ class SqlJournal:
             raise ValueError(f"{status} is not terminal")
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
+            seq = self._fence(conn, run_id, attempt, now, events=1)
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
@@ -531,7 +539,7 @@ class SqlJournal:
                     finished_at=now,
                 )
             )
-            return self._insert_event(conn, run_id, owner_id, kind, message, data=data, now=now)
+            return self._insert_event(conn, run_id, owner_id, kind, message, data=data, now=now, seq=seq)
 
     # ----------------------------------------------------------------------------------------- reaper
     def due_for_recovery(self, *, limit: int = 100) -> list[str]:
@@ -576,12 +584,17 @@ class SqlJournal:
             return result.rowcount == 1
 
     # ----------------------------------------------------------------------------------------- internals
-    def _fence(self, conn: Connection, run_id: str, attempt: int, now: datetime) -> None:
+    def _fence(self, conn: Connection, run_id: str, attempt: int, now: datetime, *, events: int = 0) -> int:
+        """Check the fencing token and lock the run row; allocate ``events`` sequence numbers (returns the last)."""
         result = conn.execute(
-            runs.update().where(runs.c.id == run_id, runs.c.attempt == attempt).values(updated_at=now)
-        )
-        if result.rowcount != 1:
+            runs.update()
+            .where(runs.c.id == run_id, runs.c.attempt == attempt)
+            .values(updated_at=now, last_seq=runs.c.last_seq + events)
+            .returning(runs.c.last_seq)
+        ).first()
+        if result is None:
             raise StaleAttempt("another worker owns this run now")
+        return int(result[0])
 
     def _select_run(self, conn: Connection, run_id: str) -> RunRow | None:
         row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
@@ -596,11 +609,10 @@ class SqlJournal:
         message: str,
         *,
         now: datetime,
+        seq: int,
         step_id: str | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> RunEvent:
-        last = conn.execute(sa.select(sa.func.max(run_events.c.seq)).where(run_events.c.run_id == run_id)).scalar()
-        seq = 0 if last is None else int(last) + 1
         conn.execute(
             run_events.insert().values(
                 run_id=run_id,

@@ -250,8 +250,7 @@ class Runner:
                 if heartbeat.lost:
                     raise StaleAttempt("lease lost")
                 if not stops and not cancel:
-                    fresh = self.journal.run_row(row.id)
-                    cancel = fresh is not None and fresh.record.cancel_requested
+                    cancel = self.journal.cancel_requested(row.id)
                 if not stops and not cancel:
                     in_flight = set(running.values())
                     for step in recipe.steps:
