@@ -72,9 +72,11 @@ class _Proc:
             self.proc.kill()  # SIGKILL: no cleanup, no lease release
         else:
             self.proc.terminate()
-        self.proc.wait(timeout=30)
+        code = self.proc.wait(timeout=30)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+        if not kill and self.ready.is_set():
+            assert code == 0, f"worker did not shut down gracefully on SIGTERM (exit {code})"
 
 
 def _pick_victim(procs: list[_Proc], journal: SqlJournal, fresh: list[str], rng: random.Random) -> _Proc:

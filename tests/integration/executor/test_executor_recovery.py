@@ -1,0 +1,106 @@
+"""Lease recovery at the runner level: the recovery cap, and a worker that lost its lease mid-step."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.commands import Channel, ReplyRoute
+from core.events import RunEventKind
+from core.intents import ConsentTier
+from core.ports import ConsentDeclaration, RunStatus
+from executor.demo import demo_recipes
+from executor.journal import SystemClock, TokenIds
+from executor.recipe import Recipe, RecipeRegistry, Step, StepContext, StepResult
+from executor.runner import Runner
+from executor.schema import SCHEMA, runs
+from executor.worker import Executor, build_executor
+from gateway.db import create_schema
+
+ROUTE = ReplyRoute(channel=Channel.CLI)
+
+
+def _executor(engine: Engine, tmp_path: Path, registry: RecipeRegistry, **kw: object) -> Executor:
+    create_schema(engine, [SCHEMA])
+    return build_executor(
+        engine=engine,
+        clock=SystemClock(),
+        ids=TokenIds(),
+        recipes=registry,
+        queue_path=tmp_path / "queue.db",
+        worker_id="worker-a",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_a_run_interrupted_too_often_is_failed_for_a_person(sqlite_engine: Engine, tmp_path: Path) -> None:
+    ex = _executor(sqlite_engine, tmp_path, RecipeRegistry(demo_recipes()), max_recoveries=2)
+    run_id = ex.journal.create_run(
+        owner_id="o",
+        recipe="demo.counting",
+        params={"base_url": "http://127.0.0.1:9"},
+        consent_id=None,
+        reply_route=ROUTE,
+    ).id
+    for i in range(3):  # three workers claim it and "die" (their leases lapse)
+        assert ex.journal.claim(run_id, worker=f"dead-{i}", lease_seconds=30) is not None
+        with sqlite_engine.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+    ex.runner.execute(run_id)
+    row = ex.journal.run_row(run_id)
+    assert (row.status, row.recoveries) == (RunStatus.FAILED, 3)
+    final = ex.journal.events(run_id)[-1]
+    assert final.kind == RunEventKind.FAILED and final.data["code"] == "too_many_recoveries"
+    assert "https://omniops.dev/guides/demo" in final.message
+
+
+def test_a_worker_that_lost_its_lease_mid_step_cannot_write(sqlite_engine: Engine, tmp_path: Path) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+    calls: list[str] = []
+
+    def slow_once(ctx: StepContext) -> StepResult:
+        calls.append(ctx.idempotency_key)
+        if len(calls) == 1:
+            entered.set()
+            release.wait(20)
+        return StepResult(summary="done")
+
+    declaration = ConsentDeclaration(
+        action="t", service="t", permissions=(), data_access=(), duration="one-time", tier=ConsentTier.NONE
+    )
+    registry = RecipeRegistry(
+        [Recipe(name="t.slow", intent="t", declaration=declaration, steps=(Step(id="s", title="Slow", run=slow_once),))]
+    )
+    ex = _executor(sqlite_engine, tmp_path, registry)
+    run_id = ex.journal.create_run(owner_id="o", recipe="t.slow", params={}, consent_id=None, reply_route=ROUTE).id
+
+    first = threading.Thread(target=ex.runner.execute, args=(run_id,))
+    first.start()
+    assert entered.wait(10)
+    with sqlite_engine.begin() as conn:  # the first worker stalls past its lease
+        conn.execute(
+            runs.update().where(runs.c.id == run_id).values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    second = Runner(
+        journal=ex.journal, queue=ex.queue, recipes=registry, bus=ex.bus, clock=SystemClock(), worker_id="worker-b"
+    )
+    second.execute(run_id)
+    assert ex.journal.get_run(run_id).status == RunStatus.SUCCEEDED
+    release.set()
+    first.join(10)
+    assert not first.is_alive()  # it returned quietly on StaleAttempt
+    events = ex.journal.events(run_id)
+    assert [e.kind for e in events].count(RunEventKind.STEP_DONE) == 1
+    assert [e.kind for e in events].count(RunEventKind.SUCCEEDED) == 1
+    assert calls == [f"{run_id}:s", f"{run_id}:s"]  # both attempts used the same idempotency key
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(sa.select(runs.c.attempt, runs.c.lease_owner).where(runs.c.id == run_id)).one() == (2, None)
