@@ -298,7 +298,8 @@ class Runner:
         outputs: dict[str, dict[str, Any]],
     ) -> _Outcome:
         owner = row.record.owner_id
-        resumed = previous is not None and previous.status == "started"
+        # an earlier attempt started it (crash mid-step) or tried and failed (maybe after the effect): verify first
+        resumed = previous is not None and (previous.status == "started" or previous.tries > 0)
         tries = previous.tries if previous is not None else 0
         _, event = self.journal.step_started(
             row.id, attempt=row.attempt, step_id=step.id, event_message=step.title, owner_id=owner
@@ -454,13 +455,20 @@ class Runner:
         undone: list[str] = []
         for step in reversed(recipe.steps):
             entry = journal_steps.get(step.id)
-            if entry is None or entry.status != "done" or step.compensate is None:
+            if entry is None or step.compensate is None or entry.status not in ("done", "started", "failed"):
                 continue
-            result = StepResult(summary=entry.summary or "", external_ids=entry.external_ids, output=entry.output)
             outputs = {k: v.output for k, v in journal_steps.items() if v.status == "done"}
             ctx = self._context(row, step, outputs, entry, resumed=True)
             started = time.monotonic()
             try:
+                if entry.status == "done":
+                    result: StepResult | None = StepResult(
+                        summary=entry.summary or "", external_ids=entry.external_ids, output=entry.output
+                    )
+                else:  # interrupted or failed mid-step: undo only what verify proves happened
+                    result = step.verify(ctx) if step.verify is not None else None
+                if result is None:
+                    continue
                 step.compensate(ctx, result)
             except StaleAttempt:
                 raise

@@ -6,7 +6,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import sqlalchemy as sa
+from executor_counting_service import CountingService
 from sqlalchemy.engine import Engine
 
 from core.commands import Channel, ReplyRoute
@@ -37,17 +39,19 @@ def _executor(engine: Engine, tmp_path: Path, registry: RecipeRegistry, **kw: ob
     )
 
 
-def test_a_run_interrupted_too_often_is_failed_for_a_person(sqlite_engine: Engine, tmp_path: Path) -> None:
+def test_a_run_interrupted_too_often_is_failed_for_a_person(
+    sqlite_engine: Engine, tmp_path: Path, counting: CountingService
+) -> None:
     ex = _executor(sqlite_engine, tmp_path, RecipeRegistry(demo_recipes()), max_recoveries=2)
     run_id = ex.journal.create_run(
-        owner_id="o",
-        recipe="demo.counting",
-        params={"base_url": "http://127.0.0.1:9"},
-        consent_id=None,
-        reply_route=ROUTE,
+        owner_id="o", recipe="demo.counting", params={"base_url": counting.url}, consent_id=None, reply_route=ROUTE
     ).id
     for i in range(3):  # three workers claim it and "die" (their leases lapse)
-        assert ex.journal.claim(run_id, worker=f"dead-{i}", lease_seconds=30) is not None
+        row = ex.journal.claim(run_id, worker=f"dead-{i}", lease_seconds=30)
+        assert row is not None
+        if i == 0:  # the first one died right after creating the key, before journaling it as done
+            ex.journal.step_started(run_id, attempt=row.attempt, step_id="key", event_message="API key", owner_id="o")
+            httpx.post(f"{counting.url}/objects/key", json={}, headers={"Idempotency-Key": f"{run_id}:key"})
         with sqlite_engine.begin() as conn:
             conn.execute(
                 runs.update()
@@ -56,10 +60,11 @@ def test_a_run_interrupted_too_often_is_failed_for_a_person(sqlite_engine: Engin
             )
     ex.runner.execute(run_id)
     row = ex.journal.run_row(run_id)
-    assert (row.status, row.recoveries) == (RunStatus.FAILED, 3)
+    assert (row.status, row.recoveries) == (RunStatus.COMPENSATED, 3)
     final = ex.journal.events(run_id)[-1]
-    assert final.kind == RunEventKind.FAILED and final.data["code"] == "too_many_recoveries"
+    assert final.kind == RunEventKind.COMPENSATED and final.data["code"] == "too_many_recoveries"
     assert "https://omniops.dev/guides/demo" in final.message
+    assert counting.creates["key"] == 1 and counting.live("key") == 0  # verify found the orphan; it was undone
 
 
 def test_a_worker_that_lost_its_lease_mid_step_cannot_write(sqlite_engine: Engine, tmp_path: Path) -> None:
