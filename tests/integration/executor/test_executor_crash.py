@@ -199,7 +199,8 @@ def _write_fragment(mode: str, *, runs: int, interrupted: int, recoveries: int, 
     text = (
         f"### Crash trials — {mode} ({backend})\n\n"
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}). {TRIALS} SIGKILLs of a worker process at random points, "
+        f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} on a shared machine). "
+        f"{TRIALS} SIGKILLs of a worker process at random points, "
         f"lease {LEASE:g} s (heartbeat every {LEASE / 3:.2f} s), reaper every 0.25 s, 3-step recipe against a counting "
         "HTTP service.\n\n"
         "| runs | interrupted mid-run | lease recoveries | duplicate side effects | lost runs | "
