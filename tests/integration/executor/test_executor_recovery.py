@@ -12,7 +12,7 @@ from executor_counting_service import CountingService
 from sqlalchemy.engine import Engine
 
 from core.commands import Channel, ReplyRoute
-from core.events import RunEventKind
+from core.events import RunEvent, RunEventKind
 from core.intents import ConsentTier
 from core.ports import ConsentDeclaration, RunStatus
 from executor.demo import demo_recipes
@@ -109,3 +109,31 @@ def test_a_worker_that_lost_its_lease_mid_step_cannot_write(sqlite_engine: Engin
     assert calls == [f"{run_id}:s", f"{run_id}:s"]  # both attempts used the same idempotency key
     with sqlite_engine.connect() as conn:
         assert conn.execute(sa.select(runs.c.attempt, runs.c.lease_owner).where(runs.c.id == run_id)).one() == (2, None)
+
+
+class RecordingNotifier:
+    """``Notifier`` port that records run events with their reply route."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def send_consent_link(self, **_: object) -> None:
+        raise NotImplementedError
+
+    def run_event(self, event: RunEvent, route: ReplyRoute) -> None:
+        self.events.append((event.kind.value, route.to or ""))
+
+
+def test_notifier_hook_gets_every_event_with_the_reply_route(sqlite_engine: Engine, tmp_path: Path) -> None:
+    notifier = RecordingNotifier()
+    ex = _executor(sqlite_engine, tmp_path, RecipeRegistry(demo_recipes()), notifier=notifier)
+    route = ReplyRoute(channel=Channel.SMS, to="+15550100")
+    record = ex.runner.submit(owner_id="o", recipe="demo.noop", params={}, consent_id=None, reply_route=route)
+    ex.runner.execute(record.id)
+    assert notifier.events == [
+        ("queued", "+15550100"),
+        ("started", "+15550100"),
+        ("step_started", "+15550100"),
+        ("step_done", "+15550100"),
+        ("succeeded", "+15550100"),
+    ]
