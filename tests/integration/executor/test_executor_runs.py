@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import Harness
 from executor_counting_service import CountingService
+from executor_harness import Harness
 
 from core.commands import Channel, ReplyRoute
 from core.events import RunEventKind
