@@ -283,18 +283,23 @@ class SqlJournal:
 
     # ----------------------------------------------------------------------------------------- fenced writes
     def step_started(
-        self, run_id: str, *, attempt: int, step_id: str, event_message: str, owner_id: str
+        self, run_id: str, *, attempt: int, step_id: str, event_message: str, owner_id: str, fresh: bool = False
     ) -> tuple[StepRow, RunEvent]:
-        """Record that ``step_id`` is about to perform its side effect, with its ``step_started`` event."""
+        """Record that ``step_id`` is about to perform its side effect, with its ``step_started`` event.
+
+        ``fresh``: the caller saw no row for this step (skips the update attempt; one round trip less).
+        """
         now = self._clock.now()
         with self._engine.begin() as conn:
             seq = self._fence(conn, run_id, attempt, now, events=1)
-            row = conn.execute(
-                steps.update()
-                .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
-                .values(status="started", attempt=attempt, next_retry_at=None, started_at=now)
-                .returning(*steps.c)
-            ).first()
+            row = None
+            if not fresh:
+                row = conn.execute(
+                    steps.update()
+                    .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
+                    .values(status="started", attempt=attempt, next_retry_at=None, started_at=now)
+                    .returning(*steps.c)
+                ).first()
             if row is None:
                 row = conn.execute(
                     steps.insert()
@@ -325,11 +330,11 @@ class SqlJournal:
         output: Mapping[str, Any],
         event_message: str,
         owner_id: str,
-    ) -> RunEvent:
-        """Mark the step done with its external ids and output, and append its ``step_done`` event."""
+    ) -> tuple[RunEvent, bool]:
+        """Mark the step done and append its ``step_done`` event; also returns whether cancel was requested."""
         now = self._clock.now()
         with self._engine.begin() as conn:
-            seq = self._fence(conn, run_id, attempt, now, events=1)
+            seq, cancel = self._fence_row(conn, run_id, attempt, now, events=1)
             conn.execute(
                 steps.update()
                 .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
@@ -343,7 +348,7 @@ class SqlJournal:
                     finished_at=now,
                 )
             )
-            return self._insert_event(
+            event = self._insert_event(
                 conn,
                 run_id,
                 owner_id,
@@ -354,6 +359,7 @@ class SqlJournal:
                 now=now,
                 seq=seq,
             )
+        return event, cancel
 
     def step_failed(
         self,
@@ -586,15 +592,20 @@ class SqlJournal:
     # ----------------------------------------------------------------------------------------- internals
     def _fence(self, conn: Connection, run_id: str, attempt: int, now: datetime, *, events: int = 0) -> int:
         """Check the fencing token and lock the run row; allocate ``events`` sequence numbers (returns the last)."""
+        return self._fence_row(conn, run_id, attempt, now, events=events)[0]
+
+    def _fence_row(
+        self, conn: Connection, run_id: str, attempt: int, now: datetime, *, events: int = 0
+    ) -> tuple[int, bool]:
         result = conn.execute(
             runs.update()
             .where(runs.c.id == run_id, runs.c.attempt == attempt)
             .values(updated_at=now, last_seq=runs.c.last_seq + events)
-            .returning(runs.c.last_seq)
+            .returning(runs.c.last_seq, runs.c.cancel_requested)
         ).first()
         if result is None:
             raise StaleAttempt("another worker owns this run now")
-        return int(result[0])
+        return int(result[0]), bool(result[1])
 
     def _select_run(self, conn: Connection, run_id: str) -> RunRow | None:
         row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()

@@ -173,7 +173,7 @@ def test_step_lifecycle_and_retry_state(journal: SqlJournal, clock: FakeClock) -
     assert (row.attempt, row.recoveries) == (2, 0)  # a requeue is not a crash recovery
     state = journal.step_rows(run_id)["key"]
     assert (state.status, state.tries, state.next_retry_at, state.error) == ("pending", 1, retry_at, "busy")
-    done = journal.step_done(
+    done, cancel = journal.step_done(
         run_id,
         attempt=2,
         step_id="key",
@@ -183,7 +183,7 @@ def test_step_lifecycle_and_retry_state(journal: SqlJournal, clock: FakeClock) -
         event_message="API key created",
         owner_id="owner_1",
     )
-    assert done.kind == RunEventKind.STEP_DONE
+    assert (done.kind, cancel) == (RunEventKind.STEP_DONE, False)
     state = journal.step_rows(run_id)["key"]
     assert (state.status, state.external_ids, state.output) == ("done", {"key": "k_1"}, {"id": "k_1"})
     journal.step_compensated(run_id, attempt=2, step_id="key", event_message="Undone", owner_id="owner_1")
