@@ -182,7 +182,9 @@ def step_overhead_ms(mode: str, n: int, tmp: Path) -> float:
                 executor.runner.execute(run_id)
             return (time.perf_counter() - start) / n
 
-        one, many = timed("demo.noop"), timed("bench.steps")
+        # best of three: on a shared machine the minimum is the least disturbed estimate
+        one = min(timed("demo.noop") for _ in range(3))
+        many = min(timed("bench.steps") for _ in range(3))
         return (many - one) / (STEPS - 1) * 1000
 
 
@@ -193,11 +195,14 @@ def bare_commit_ms(mode: str, tmp: Path, n: int = 50) -> float:
             conn.execute(sa.text("CREATE TABLE commit_probe (x INTEGER)"))
             conn.execute(sa.text("INSERT INTO commit_probe VALUES (1)"))
             conn.commit()
-            start = time.perf_counter()
-            for _ in range(n):
-                conn.execute(sa.text("UPDATE commit_probe SET x = x + 1"))
-                conn.commit()
-            elapsed = time.perf_counter() - start
+            best = float("inf")
+            for _ in range(3):  # best of three, like the per-step figure
+                start = time.perf_counter()
+                for _ in range(n):
+                    conn.execute(sa.text("UPDATE commit_probe SET x = x + 1"))
+                    conn.commit()
+                best = min(best, time.perf_counter() - start)
+            elapsed = best
             conn.execute(sa.text("DROP TABLE commit_probe"))
             conn.commit()
         return elapsed / n * 1000
@@ -247,7 +252,8 @@ def main() -> int:
         lines.append(f"| {labels[mode]} | {workers} | {ours:.1f} | {raw:.1f} | {ours / raw:.2f} |")
     lines += [
         "",
-        f"Executor overhead per step (a {STEPS}-step no-op recipe minus a 1-step one, per extra step: two fenced "
+        f"Executor overhead per step (best of 3; a {STEPS}-step no-op recipe minus a 1-step one, per extra step: "
+        "two fenced "
         "journal transactions, two events persisted and published, lease heartbeat running): "
         + ", ".join(f"{labels[m]} **{v:.2f} ms**" for m, v in overhead.items())
         + ". For scale, one bare single-row UPDATE + durable COMMIT on the same backend in the same run: "
