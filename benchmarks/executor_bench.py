@@ -260,11 +260,11 @@ def main() -> int:
         + ", ".join(f"{labels[m]} {v:.2f} ms" for m, v in floor.items())
         + " (a step needs two durable commits: `started` before the side effect, `done` after it).",
         "",
-        "Reading: a run costs about eight journal transactions (claim, started, step started/done, finish, cancel "
-        "checks) plus event publishes, and every one of them is a durable commit, so the executor sits at a few "
-        "percent of raw Huey, which only moves a message. Setup runs last seconds to minutes and are bound by "
+        "Reading: a run costs about six journal transactions (claim, started event, step started, step done, finish, "
+        "plus the submit) and event publishes, and every one of them is a durable commit, so the executor sits at "
+        "a few percent of raw Huey, which only moves a message. Setup runs last seconds to minutes and are bound by "
         "third-party APIs, so this is far above need; the per-step figure is the number that matters (the "
-        "reference target is at least 500 step-commits/s on 2 vCPUs, i.e. at most 2 ms per commit; a step is 3 "
+        "reference target is at least 500 step-commits/s on 2 vCPUs, i.e. at most 2 ms per commit; a step is 2 "
         "commits). Figures on this shared 2-vCPU machine vary by about 2x between runs with the load of others.",
         "",
     ]
