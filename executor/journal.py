@@ -106,11 +106,20 @@ class StepRow:
 class SqlJournal:
     """``core.ports.Journal`` plus the runner's fenced writes, on any SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine, clock: Clock, ids: Ids, *, recipes: RecipeRegistry | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        ids: Ids,
+        *,
+        recipes: RecipeRegistry | None = None,
+        pickup_grace_seconds: float = 30.0,
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._ids = ids
         self._recipes = recipes
+        self._pickup_grace = timedelta(seconds=pickup_grace_seconds)  # a queued run unclaimed this long: re-enqueue
 
     # ----------------------------------------------------------------------------------------- port: Journal
     def create_run(
@@ -149,7 +158,7 @@ class SqlJournal:
                     reply_to=reply_route.to,
                     locale=locale,
                     status=RunStatus.QUEUED.value,
-                    lease_expires_at=now,  # pick-up deadline: the reaper re-enqueues if nobody claims it
+                    lease_expires_at=now + self._pickup_grace,  # pick-up deadline for the reaper
                     attempt=0,
                     recoveries=0,
                     cancel_requested=False,
@@ -157,7 +166,7 @@ class SqlJournal:
                     updated_at=now,
                 )
             )
-            self._insert_event(conn, run_id, owner_id, RunEventKind.QUEUED, "Queued.", now=now)
+            self._insert_event(conn, run_id, owner_id, RunEventKind.QUEUED, "Queued.", now=now, seq=0)
             row = self._select_run(conn, run_id)
         if row is None:
             raise NotFound("run vanished")
@@ -211,6 +220,11 @@ class SqlJournal:
         """The full run row (lease and wait state included)."""
         with self._engine.connect() as conn:
             return self._select_run(conn, run_id)
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """Whether cancellation was requested (checked by the runner between steps)."""
+        with self._engine.connect() as conn:
+            return bool(conn.execute(sa.select(runs.c.cancel_requested).where(runs.c.id == run_id)).scalar())
 
     def step_rows(self, run_id: str) -> dict[str, StepRow]:
         """Every step row of the run, by step id."""
@@ -269,18 +283,27 @@ class SqlJournal:
 
     # ----------------------------------------------------------------------------------------- fenced writes
     def step_started(
-        self, run_id: str, *, attempt: int, step_id: str, event_message: str, owner_id: str
+        self, run_id: str, *, attempt: int, step_id: str, event_message: str, owner_id: str, fresh: bool = False
     ) -> tuple[StepRow, RunEvent]:
-        """Record that ``step_id`` is about to perform its side effect, with its ``step_started`` event."""
+        """Record that ``step_id`` is about to perform its side effect, with its ``step_started`` event.
+
+        ``fresh``: the caller saw no row for this step (skips the update attempt; one round trip less).
+        """
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
-            existing = conn.execute(
-                sa.select(steps).where(steps.c.run_id == run_id, steps.c.step_id == step_id)
-            ).first()
-            if existing is None:
-                conn.execute(
-                    steps.insert().values(
+            seq = self._fence(conn, run_id, attempt, now, events=1)
+            row = None
+            if not fresh:
+                row = conn.execute(
+                    steps.update()
+                    .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
+                    .values(status="started", attempt=attempt, next_retry_at=None, started_at=now)
+                    .returning(*steps.c)
+                ).first()
+            if row is None:
+                row = conn.execute(
+                    steps.insert()
+                    .values(
                         run_id=run_id,
                         step_id=step_id,
                         status="started",
@@ -289,16 +312,10 @@ class SqlJournal:
                         idempotency_key=f"{run_id}:{step_id}",
                         started_at=now,
                     )
-                )
-            else:
-                conn.execute(
-                    steps.update()
-                    .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
-                    .values(status="started", attempt=attempt, next_retry_at=None, started_at=now)
-                )
-            row = conn.execute(sa.select(steps).where(steps.c.run_id == run_id, steps.c.step_id == step_id)).one()
+                    .returning(*steps.c)
+                ).one()
             event = self._insert_event(
-                conn, run_id, owner_id, RunEventKind.STEP_STARTED, event_message, step_id=step_id, now=now
+                conn, run_id, owner_id, RunEventKind.STEP_STARTED, event_message, step_id=step_id, now=now, seq=seq
             )
         return _step(row), event
 
@@ -313,11 +330,11 @@ class SqlJournal:
         output: Mapping[str, Any],
         event_message: str,
         owner_id: str,
-    ) -> RunEvent:
-        """Mark the step done with its external ids and output, and append its ``step_done`` event."""
+    ) -> tuple[RunEvent, bool]:
+        """Mark the step done and append its ``step_done`` event; also returns whether cancel was requested."""
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
+            seq, cancel = self._fence_row(conn, run_id, attempt, now, events=1)
             conn.execute(
                 steps.update()
                 .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
@@ -331,7 +348,7 @@ class SqlJournal:
                     finished_at=now,
                 )
             )
-            return self._insert_event(
+            event = self._insert_event(
                 conn,
                 run_id,
                 owner_id,
@@ -340,7 +357,9 @@ class SqlJournal:
                 step_id=step_id,
                 data={"external_ids": dict(external_ids)},
                 now=now,
+                seq=seq,
             )
+        return event, cancel
 
     def step_failed(
         self,
@@ -375,7 +394,7 @@ class SqlJournal:
         """Mark a done step as undone and append a progress event for it."""
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
+            seq = self._fence(conn, run_id, attempt, now, events=1)
             conn.execute(
                 steps.update()
                 .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
@@ -390,6 +409,7 @@ class SqlJournal:
                 step_id=step_id,
                 data={"compensation": True},
                 now=now,
+                seq=seq,
             )
 
     def append_event(
@@ -406,8 +426,10 @@ class SqlJournal:
         """Append a progress event under the fence."""
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
-            return self._insert_event(conn, run_id, owner_id, kind, message, step_id=step_id, data=data, now=now)
+            seq = self._fence(conn, run_id, attempt, now, events=1)
+            return self._insert_event(
+                conn, run_id, owner_id, kind, message, step_id=step_id, data=data, now=now, seq=seq
+            )
 
     def requeue(self, run_id: str, *, attempt: int, not_before: datetime, grace_seconds: float) -> None:
         """Release the lease and park the run as queued until ``not_before`` (retry backoff)."""
@@ -431,7 +453,7 @@ class SqlJournal:
         """Park the run until ``resume(run_id, key, …)`` or ``deadline``; appends ``waiting_for_owner``."""
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
+            seq = self._fence(conn, run_id, attempt, now, events=1)
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
@@ -458,6 +480,7 @@ class SqlJournal:
                 step_id=step_id,
                 data={"key": key, "deadline": deadline.isoformat()},
                 now=now,
+                seq=seq,
             )
 
     def resume(self, run_id: str, *, key: str, payload: Mapping[str, Any]) -> bool:
@@ -476,7 +499,7 @@ class SqlJournal:
                     wait_key=None,
                     wait_reason=None,
                     wait_deadline=None,
-                    lease_expires_at=now,
+                    lease_expires_at=now + self._pickup_grace,
                     updated_at=now,
                 )
             )
@@ -507,7 +530,7 @@ class SqlJournal:
             raise ValueError(f"{status} is not terminal")
         now = self._clock.now()
         with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
+            seq = self._fence(conn, run_id, attempt, now, events=1)
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
@@ -522,7 +545,7 @@ class SqlJournal:
                     finished_at=now,
                 )
             )
-            return self._insert_event(conn, run_id, owner_id, kind, message, data=data, now=now)
+            return self._insert_event(conn, run_id, owner_id, kind, message, data=data, now=now, seq=seq)
 
     # ----------------------------------------------------------------------------------------- reaper
     def due_for_recovery(self, *, limit: int = 100) -> list[str]:
@@ -543,27 +566,46 @@ class SqlJournal:
             return [r.id for r in conn.execute(query)]
 
     def mark_reaped(self, run_id: str, *, grace_seconds: float) -> bool:
-        """Push a queued run's pick-up deadline out after re-enqueueing it (one reaper wins per period)."""
+        """After re-enqueueing: give the run a fresh pick-up deadline so one reaper acts once per period.
+
+        A running run whose lease lapsed (its worker died) goes back to queued with no lease owner, counted as
+        a recovery; the dead worker, if it was only slow, fails its next heartbeat and fenced write.
+        """
         now = self._clock.now()
+        lapsed = sa.and_(
+            runs.c.id == run_id,
+            runs.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
+            runs.c.lease_expires_at < now,
+        )
         with self._engine.begin() as conn:
-            result = conn.execute(
-                runs.update()
-                .where(
-                    runs.c.id == run_id,
-                    runs.c.status == RunStatus.QUEUED.value,
-                    runs.c.lease_expires_at < now,
-                )
-                .values(lease_expires_at=now + timedelta(seconds=grace_seconds))
-            )
+            row = self._select_run(conn, run_id)
+            if row is None:
+                return False
+            if row.status == RunStatus.WAITING_FOR_OWNER:  # deadline passed: a worker claims and times it out
+                return row.wait_deadline is not None and row.wait_deadline < now
+            values: dict[str, Any] = {"lease_expires_at": now + timedelta(seconds=grace_seconds)}
+            if row.status == RunStatus.RUNNING:
+                values.update(status=RunStatus.QUEUED.value, lease_owner=None, recoveries=row.recoveries + 1)
+            result = conn.execute(runs.update().where(lapsed, runs.c.attempt == row.attempt).values(**values))
             return result.rowcount == 1
 
     # ----------------------------------------------------------------------------------------- internals
-    def _fence(self, conn: Connection, run_id: str, attempt: int, now: datetime) -> None:
+    def _fence(self, conn: Connection, run_id: str, attempt: int, now: datetime, *, events: int = 0) -> int:
+        """Check the fencing token and lock the run row; allocate ``events`` sequence numbers (returns the last)."""
+        return self._fence_row(conn, run_id, attempt, now, events=events)[0]
+
+    def _fence_row(
+        self, conn: Connection, run_id: str, attempt: int, now: datetime, *, events: int = 0
+    ) -> tuple[int, bool]:
         result = conn.execute(
-            runs.update().where(runs.c.id == run_id, runs.c.attempt == attempt).values(updated_at=now)
-        )
-        if result.rowcount != 1:
+            runs.update()
+            .where(runs.c.id == run_id, runs.c.attempt == attempt)
+            .values(updated_at=now, last_seq=runs.c.last_seq + events)
+            .returning(runs.c.last_seq, runs.c.cancel_requested)
+        ).first()
+        if result is None:
             raise StaleAttempt("another worker owns this run now")
+        return int(result[0]), bool(result[1])
 
     def _select_run(self, conn: Connection, run_id: str) -> RunRow | None:
         row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
@@ -578,11 +620,10 @@ class SqlJournal:
         message: str,
         *,
         now: datetime,
+        seq: int,
         step_id: str | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> RunEvent:
-        last = conn.execute(sa.select(sa.func.max(run_events.c.seq)).where(run_events.c.run_id == run_id)).scalar()
-        seq = 0 if last is None else int(last) + 1
         conn.execute(
             run_events.insert().values(
                 run_id=run_id,

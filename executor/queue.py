@@ -138,13 +138,14 @@ class RecoverySource(Protocol):
 
 def reap(journal: RecoverySource, queue: HueyQueue, *, grace_seconds: float) -> list[str]:
     """Re-enqueue runs whose lease or pick-up deadline lapsed, and waiting runs past their deadline."""
-    due = journal.due_for_recovery()
-    for run_id in due:
-        queue.enqueue(run_id)
-        journal.mark_reaped(run_id, grace_seconds=grace_seconds)
-    if due:
-        log.info("reaper re-enqueued %d run(s)", len(due))
-    return due
+    enqueued = []
+    for run_id in journal.due_for_recovery():
+        if journal.mark_reaped(run_id, grace_seconds=grace_seconds):  # one reaper wins per period
+            queue.enqueue(run_id)
+            enqueued.append(run_id)
+    if enqueued:
+        log.info("reaper re-enqueued %d run(s)", len(enqueued))
+    return enqueued
 
 
 class Reaper:

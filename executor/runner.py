@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 class _Done:
     step: Step
     result: StepResult
+    cancel_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -250,9 +251,6 @@ class Runner:
                 if heartbeat.lost:
                     raise StaleAttempt("lease lost")
                 if not stops and not cancel:
-                    fresh = self.journal.run_row(row.id)
-                    cancel = fresh is not None and fresh.record.cancel_requested
-                if not stops and not cancel:
                     in_flight = set(running.values())
                     for step in recipe.steps:
                         if step.id in done or step in in_flight:
@@ -269,6 +267,7 @@ class Runner:
                     outcome = future.result()  # StaleAttempt propagates
                     if isinstance(outcome, _Done):
                         done[outcome.step.id] = outcome.result
+                        cancel = cancel or outcome.cancel_requested  # read under the same fenced write
                     else:
                         stops.append(outcome)
         if heartbeat.lost:
@@ -278,7 +277,7 @@ class Runner:
         retries = [o for o in stops if isinstance(o, _Retry)]
         if fails:
             self._finish_failed(row, recipe, fails[0].reason, fails[0].code, compensate=True)
-        elif cancel:
+        elif cancel and len(done) < len(recipe.steps):  # a cancel that arrives after the last step is too late
             self._finish_cancelled(row, recipe)
         elif waits:
             self._park(row, waits[0])
@@ -299,10 +298,16 @@ class Runner:
         outputs: dict[str, dict[str, Any]],
     ) -> _Outcome:
         owner = row.record.owner_id
-        resumed = previous is not None and previous.status == "started"
+        # an earlier attempt started it (crash mid-step) or tried and failed (maybe after the effect): verify first
+        resumed = previous is not None and (previous.status == "started" or previous.tries > 0)
         tries = previous.tries if previous is not None else 0
         _, event = self.journal.step_started(
-            row.id, attempt=row.attempt, step_id=step.id, event_message=step.title, owner_id=owner
+            row.id,
+            attempt=row.attempt,
+            step_id=step.id,
+            event_message=step.title,
+            owner_id=owner,
+            fresh=previous is None,
         )
         self._publish(event, row.record.reply_route)
         self._audit_step(row, step, phase="started", success=None)
@@ -349,7 +354,7 @@ class Runner:
             except Exception as err:
                 log.exception("step %s of run %s raised", step.id, row.id)
                 return self._step_failed(row, step, f"{step.title} failed unexpectedly.", err, ctx, started)
-            event = self.journal.step_done(
+            event, cancel_requested = self.journal.step_done(
                 row.id,
                 attempt=row.attempt,
                 step_id=step.id,
@@ -361,7 +366,7 @@ class Runner:
             )
             self._publish(event, row.record.reply_route)
             self._audit_step(row, step, phase="finished", success=True, started=started, ctx=ctx)
-            return _Done(step, result)
+            return _Done(step, result, cancel_requested)
 
     def _step_failed(
         self, row: RunRow, step: Step, reason: str, err: Exception, ctx: StepContext, started: float
@@ -457,13 +462,20 @@ class Runner:
         undone: list[str] = []
         for step in reversed(recipe.steps):
             entry = journal_steps.get(step.id)
-            if entry is None or entry.status != "done" or step.compensate is None:
+            if entry is None or step.compensate is None or entry.status not in ("done", "started", "failed"):
                 continue
-            result = StepResult(summary=entry.summary or "", external_ids=entry.external_ids, output=entry.output)
             outputs = {k: v.output for k, v in journal_steps.items() if v.status == "done"}
             ctx = self._context(row, step, outputs, entry, resumed=True)
             started = time.monotonic()
             try:
+                if entry.status == "done":
+                    result: StepResult | None = StepResult(
+                        summary=entry.summary or "", external_ids=entry.external_ids, output=entry.output
+                    )
+                else:  # interrupted or failed mid-step: undo only what verify proves happened
+                    result = step.verify(ctx) if step.verify is not None else None
+                if result is None:
+                    continue
                 step.compensate(ctx, result)
             except StaleAttempt:
                 raise

@@ -35,6 +35,7 @@ runs = sa.Table(
     sa.Column("not_before", _ts, nullable=True),  # retry backoff: no claim before this
     sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),  # fencing token
     sa.Column("recoveries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_seq", sa.Integer, nullable=False, server_default="0"),  # last run_events.seq allocated
     sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("wait_key", sa.String(128), nullable=True),
     sa.Column("wait_reason", sa.String(512), nullable=True),

@@ -71,7 +71,7 @@ def build_executor(
     worker_id: str | None = None,
 ) -> Executor:
     """Wire journal, queue (SQLite or Redis Huey), event bus and runner. The schema must exist already."""
-    journal = SqlJournal(engine, clock, ids, recipes=recipes)
+    journal = SqlJournal(engine, clock, ids, recipes=recipes, pickup_grace_seconds=3 * lease_seconds)
     queue = HueyQueue(make_huey(name=queue_name, redis_url=redis_url, sqlite_path=queue_path))
     bus: EventBus = (
         RedisEventBus(journal, url=redis_url, prefix=queue_name) if redis_url else InProcessEventBus(journal)

@@ -91,7 +91,9 @@ class CountingService:
             start = time.monotonic()
             time.sleep(int(request.args.get("ms", "100")) / 1000)
             with self.lock:
-                self.slow.append({"name": parts[1], "run": request.args.get("run"), "start": start, "end": time.monotonic()})
+                self.slow.append(
+                    {"name": parts[1], "run": request.args.get("run"), "start": start, "end": time.monotonic()}
+                )
             return self._json({"ok": True})
         if parts[:1] != ["objects"]:
             return self._json({"error": "not found"}, 404)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import Harness
 from executor_counting_service import CountingService
+from executor_harness import Harness
 
 from core.commands import Channel, ReplyRoute
 from core.events import RunEventKind
@@ -59,7 +59,9 @@ def test_every_step_start_and_finish_is_audited(harness: Harness, counting: Coun
     assert all(e.agent == "worker:test-worker" for e in step_entries)
 
 
-def test_429_with_retry_after_is_honoured_through_a_delayed_requeue(harness: Harness, counting: CountingService) -> None:
+def test_429_with_retry_after_is_honoured_through_a_delayed_requeue(
+    harness: Harness, counting: CountingService
+) -> None:
     counting.add_fault("/objects/webhook", status=429, retry_after="2")
     run_id = submit(harness, "demo.counting", base_url=counting.url)
     events = harness.events_until_terminal(run_id)
@@ -89,7 +91,9 @@ def test_timeout_after_the_side_effect_does_not_duplicate_it(harness: Harness, c
     assert counting.creates == {"key": 1, "webhook": 1, "product": 1}  # the retry found it by idempotency key
 
 
-def test_exhausted_retries_fail_and_compensate_with_a_manual_fallback(harness: Harness, counting: CountingService) -> None:
+def test_exhausted_retries_fail_and_compensate_with_a_manual_fallback(
+    harness: Harness, counting: CountingService
+) -> None:
     counting.add_fault("/objects/product", status=503, times=50)
     run_id = submit(harness, "demo.counting", base_url=counting.url)
     final = harness.events_until_terminal(run_id)[-1]
@@ -100,7 +104,9 @@ def test_exhausted_retries_fail_and_compensate_with_a_manual_fallback(harness: H
     assert harness.journal.get_run(run_id).status == RunStatus.COMPENSATED
 
 
-def test_rejected_request_fails_now_and_compensates_in_reverse_order(harness: Harness, counting: CountingService) -> None:
+def test_rejected_request_fails_now_and_compensates_in_reverse_order(
+    harness: Harness, counting: CountingService
+) -> None:
     counting.add_fault("/objects/product", status=400)
     run_id = submit(harness, "demo.counting", base_url=counting.url)
     events = harness.events_until_terminal(run_id)
@@ -109,7 +115,11 @@ def test_rejected_request_fails_now_and_compensates_in_reverse_order(harness: Ha
     assert [s for s, _ in counting.hits_for("POST", "/objects/product")] == [400]  # no retry of a 4xx
     assert events[-1].data["code"] == "provider_rejected"
     steps = harness.journal.step_rows(run_id)
-    assert (steps["key"].status, steps["webhook"].status, steps["product"].status) == ("compensated", "compensated", "failed")
+    assert (steps["key"].status, steps["webhook"].status, steps["product"].status) == (
+        "compensated",
+        "compensated",
+        "failed",
+    )
 
 
 def test_expired_credentials_fail_with_that_reason(harness: Harness, counting: CountingService) -> None:
@@ -135,7 +145,9 @@ def test_cancel_between_steps_stops_and_compensates(harness: Harness, counting: 
     assert harness.journal.get_run(run_id).status == RunStatus.CANCELLED
 
 
-def test_waiting_for_owner_pauses_and_resumes_on_the_external_event(harness: Harness, counting: CountingService) -> None:
+def test_waiting_for_owner_pauses_and_resumes_on_the_external_event(
+    harness: Harness, counting: CountingService
+) -> None:
     run_id = submit(harness, "demo.wait", base_url=counting.url)
     for event in harness.executor.bus.subscribe(run_id, timeout=20):
         if event.kind == RunEventKind.WAITING_FOR_OWNER:
