@@ -47,3 +47,15 @@ def test_sms_yes_code_runs_the_setup_once_and_texts_the_result(stack: Stack, pag
     assert stack.sandbox.counters().get("woocommerce.keys_created") == 1
     status = text_in(stack, "is it done yet")
     assert "47 products synced" in status
+
+
+def test_revoked_siri_token_is_refused_with_401_and_nothing_runs(stack: Stack) -> None:
+    assert stack.siri("what's the status")["status"] is not None
+    (token,) = [t for t in stack.container.owners.list_tokens(stack.seed.owner_id) if t.active]
+    stack.container.owners.revoke_token(stack.seed.owner_id, token.id, agent="test")
+    resp = stack.http.post(f"{stack.url}/v1/channels/siri", json={"text": "connect stripe"},
+                           headers={"Authorization": f"Bearer {stack.seed.siri_token}"})
+    assert resp.status_code == 401
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert stack.seed.siri_token not in resp.text
+    assert stack.texts() == [] and stack.container.journal.latest_run(stack.seed.owner_id) is None
