@@ -28,6 +28,7 @@ from core.commands import (
 from core.consent import ConsentMethod, grants_verified, is_voice, method_for, required_tier
 from core.entitlements import refusal
 from core.errors import Conflict, ConsentError, NotFound, RateLimited
+from core.i18n import t
 from core.ports import (
     AuditEntry,
     AuditLog,
@@ -53,7 +54,8 @@ from core.ports import (
 
 MANUAL_GUIDE_URL = "https://omniops.dev/guides"
 CONVERSATION_TTL = timedelta(minutes=10)
-SUGGESTIONS = ("Show me your best sellers", "What's running low?", "Connect Stripe")
+SUGGESTIONS = ("suggest.best_sellers", "suggest.running_low", "suggest.connect_stripe")
+_REPROMPT_KEYS = frozenset({"shall_i_reprompt", "text_link_reprompt", "what_next"})
 _CODE_RE = re.compile(r"\b(\d{6})\b")
 
 #: Entitlement check: None when allowed, else the friendly refusal (text, guide URL).
@@ -103,6 +105,11 @@ Handler = Callable[[Command, Services], Reply]
 
 # ------------------------------------------------------------------------------------------------ helpers
 def _reply(cmd: Command, text: str, rtype: ResponseType, **kw: Any) -> Reply:
+    """A reply in the command's locale; ``suggestions`` and ``reprompt`` are message keys too."""
+    if "suggestions" in kw:
+        kw["suggestions"] = tuple(t(cmd.locale, key) for key in kw["suggestions"])
+    if kw.get("reprompt") in _REPROMPT_KEYS:
+        kw["reprompt"] = t(cmd.locale, kw["reprompt"])
     return Reply(text=text, response_type=rtype, intent=cmd.intent, locale=cmd.locale, **kw)
 
 
@@ -133,7 +140,7 @@ def _status_url(svc: Services, run_id: str) -> str:
 def _owner(cmd: Command, svc: Services) -> Owner:
     owner = svc.owners.get(cmd.principal.owner_id or "")
     if owner is None:
-        raise NotFound("I couldn't find your OmniOps account.")
+        raise NotFound(t(cmd.locale, "account_not_found"))
     return owner
 
 
@@ -154,8 +161,8 @@ def _prompt(consent: ConsentRecord, link: str | None = None) -> ConsentPrompt:
 
 def _summary(consent: ConsentRecord) -> str:
     d = consent.declaration
-    perms = ", ".join(d.permissions) if d.permissions else "no special permissions"
-    return f"{d.action}. It needs {perms}, for {d.duration}."
+    perms = ", ".join(d.permissions) if d.permissions else t(consent.locale, "no_special_permissions")
+    return t(consent.locale, "summary", action=d.action.rstrip("."), permissions=perms, duration=d.duration)
 
 
 def start_run(svc: Services, consent: ConsentRecord, recipe: RecipeInfo, cmd_intent: str) -> Reply:
@@ -182,11 +189,10 @@ def start_run(svc: Services, consent: ConsentRecord, recipe: RecipeInfo, cmd_int
     )
     svc.queue.enqueue(run.id)
     service = _service_name(consent.params.get("service") or consent.declaration.service)
-    text = f"I'm on it: {consent.declaration.action.rstrip('.')}. I'll let you know when it's done."
+    text = t(consent.locale, "on_it", action=consent.declaration.action.rstrip("."))
     if cmd_intent in ("setup_integration", "setup_store"):
-        text = f"I'm setting up {service} now — I'll text you when it's done."
-        if consent.reply_route.channel is Channel.WIDGET:
-            text = f"I'm setting up {service} now — you'll see the progress here."
+        widget = consent.reply_route.channel is Channel.WIDGET
+        text = t(consent.locale, "setup_started_widget" if widget else "setup_started", service=service)
     return Reply(
         text=text,
         response_type=ResponseType.ACTION_STARTED,
@@ -194,7 +200,7 @@ def start_run(svc: Services, consent: ConsentRecord, recipe: RecipeInfo, cmd_int
         run_id=run.id,
         status_url=_status_url(svc, run.id),
         locale=consent.locale,
-        suggestions=("What's the status?",),
+        suggestions=(t(consent.locale, "whats_the_status"),),
     )
 
 
@@ -216,7 +222,7 @@ def handle_work(cmd: Command, svc: Services) -> Reply:
         guide = f"{MANUAL_GUIDE_URL}/{cmd.params.get('service', cmd.intent)}"
         return _reply(
             cmd,
-            f"I can't do that automatically yet. Here is a step-by-step guide: {guide}",
+            t(cmd.locale, "no_recipe_guide", guide=guide),
             ResponseType.ERROR,
             link=guide,
             error_code="no_recipe",
@@ -225,7 +231,7 @@ def handle_work(cmd: Command, svc: Services) -> Reply:
     method = method_for(tier, channel=cmd.channel, auth=cmd.principal.auth)
     if cmd.confirmation is ConfirmationStatus.DENIED:
         svc.conversations.clear(conversation_key(cmd))
-        return _reply(cmd, "OK, I won't do that.", ResponseType.GOODBYE)
+        return _reply(cmd, t(cmd.locale, "wont_do"), ResponseType.GOODBYE)
     issued = svc.consents.create(command=cmd, declaration=recipe.declaration, ttl_seconds=svc.consent_ttl_seconds)
     consent = issued.record
     link = f"{svc.public_url.rstrip('/')}/consent/{issued.link_token}"
@@ -242,17 +248,17 @@ def handle_work(cmd: Command, svc: Services) -> Reply:
         _await_confirm(cmd, svc, consent)
         return _reply(
             cmd,
-            f"{_summary(consent)} Shall I go ahead?",
+            t(cmd.locale, "shall_i", summary=_summary(consent)),
             ResponseType.QUESTION,
             consent=_prompt(consent),
             confirm_intent=True,
             end_conversation=False,
-            reprompt="Shall I go ahead? Yes or no?",
+            reprompt="shall_i_reprompt",
         )
     if method is ConsentMethod.SESSION_CARD:
         return _reply(
             cmd,
-            f"{_summary(consent)} Please approve below.",
+            t(cmd.locale, "approve_below", summary=_summary(consent)),
             ResponseType.CONSENT_REQUIRED,
             consent=_prompt(consent, link),
             end_conversation=False,
@@ -261,8 +267,7 @@ def handle_work(cmd: Command, svc: Services) -> Reply:
         _await_confirm(cmd, svc, consent)
         return _reply(
             cmd,
-            f"OmniOps wants to: {_summary(consent)} Reply YES {issued.sms_code} to approve or NO to cancel. "
-            f"Details: {link}",
+            t(cmd.locale, "sms_consent", summary=_summary(consent), code=issued.sms_code, link=link),
             ResponseType.CONSENT_REQUIRED,
             consent=_prompt(consent, link),
             end_conversation=False,
@@ -272,12 +277,12 @@ def handle_work(cmd: Command, svc: Services) -> Reply:
         _await_confirm(cmd, svc, consent)
         return _reply(
             cmd,
-            f"{_summary(consent)} Shall I text you a link to approve?",
+            t(cmd.locale, "text_link_question", summary=_summary(consent)),
             ResponseType.QUESTION,
             consent=_prompt(consent),
             confirm_intent=True,
             end_conversation=False,
-            reprompt="Shall I text you the approval link?",
+            reprompt="text_link_reprompt",
         )
     return _send_link(cmd, svc, owner, consent, link, issued.sms_code)
 
@@ -287,14 +292,14 @@ def _send_link(cmd: Command, svc: Services, owner: Owner, consent: ConsentRecord
     if not owner.verified_phones:
         return _reply(
             cmd,
-            "I need a verified phone number to send you the approval link. Add one in your OmniOps account.",
+            t(cmd.locale, "no_verified_phone"),
             ResponseType.ERROR,
             error_code="no_verified_phone",
         )
     svc.notifier.send_consent_link(owner=owner, consent=consent, link=link, code=code)
     return _reply(
         cmd,
-        "I've sent a link to your phone to approve. I'll start as soon as you do.",
+        t(cmd.locale, "link_sent"),
         ResponseType.CONSENT_REQUIRED,
         consent=_prompt(consent),
     )
@@ -316,8 +321,8 @@ def _await_confirm(cmd: Command, svc: Services, consent: ConsentRecord) -> None:
 def _elicit(cmd: Command, svc: Services, param: str, recipe: RecipeInfo | None) -> Reply:
     prompt = (recipe.prompts.get(param) if recipe else None) or cmd.spec.prompts.get(param)
     if param == "store_url" and cmd.params.get("service"):
-        prompt = f"What is your {_service_name(cmd.params['service'])} store address?"
-    prompt = prompt or f"What {param.replace('_', ' ')} should I use?"
+        prompt = t(cmd.locale, "ask_store_address", service=_service_name(cmd.params["service"]))
+    prompt = prompt or t(cmd.locale, "ask_param", param=param.replace("_", " "))
     svc.conversations.put(
         Conversation(
             key=conversation_key(cmd),
@@ -338,24 +343,20 @@ def handle_confirm(cmd: Command, svc: Services) -> Reply:
         return _approve_by_code(cmd, svc, code.group(1))
     conv = svc.conversations.get(conversation_key(cmd))
     if conv is None or conv.awaiting != "confirm" or conv.consent_id is None:
-        return _reply(
-            cmd, "There's nothing waiting for a yes right now.", ResponseType.QUERY_ANSWER, suggestions=SUGGESTIONS
-        )
+        return _reply(cmd, t(cmd.locale, "nothing_waiting"), ResponseType.QUERY_ANSWER, suggestions=SUGGESTIONS)
     consent = svc.consents.get(conv.consent_id)
     if consent is None or consent.owner_id != cmd.principal.owner_id or consent.status != ConsentStatus.PENDING:
         svc.conversations.clear(conv.key)
-        return _reply(
-            cmd, "That request has expired. Please ask again.", ResponseType.ERROR, error_code="consent_expired"
-        )
+        return _reply(cmd, t(cmd.locale, "request_expired"), ResponseType.ERROR, error_code="consent_expired")
     recipe = svc.recipes.for_command(consent.intent, consent.params)
     if recipe is None:
         svc.conversations.clear(conv.key)
-        return _reply(cmd, "I can't do that automatically any more.", ResponseType.ERROR, error_code="no_recipe")
+        return _reply(cmd, t(cmd.locale, "no_longer_automatic"), ResponseType.ERROR, error_code="no_recipe")
     if consent.declaration.tier is intents.ConsentTier.VERIFIED:
         if cmd.channel is Channel.SMS:
             return _reply(
                 cmd,
-                "Please reply YES followed by the 6-digit code I sent.",
+                t(cmd.locale, "reply_yes_code"),
                 ResponseType.QUESTION,
                 end_conversation=False,
             )
@@ -397,18 +398,14 @@ def _approve_by_code(cmd: Command, svc: Services, code: str) -> Reply:
     try:
         consent = svc.consents.decide_by_code(owner_id, code, evidence={"via": "sms_code", "channel": "sms"})
     except RateLimited:
-        return _reply(
-            cmd, "Too many wrong codes. Please ask again later.", ResponseType.ERROR, error_code="rate_limited"
-        )
+        return _reply(cmd, t(cmd.locale, "too_many_codes"), ResponseType.ERROR, error_code="rate_limited")
     except (NotFound, Conflict):
-        return _reply(cmd, "That code isn't valid or was already used.", ResponseType.ERROR, error_code="bad_code")
+        return _reply(cmd, t(cmd.locale, "bad_code"), ResponseType.ERROR, error_code="bad_code")
     svc.conversations.clear(conversation_key(cmd))
     _audit_decision(svc, consent, approved=True, via="sms_code")
     recipe = svc.recipes.for_command(consent.intent, consent.params)
     if recipe is None:
-        return _reply(
-            cmd, "Approved, but I can't run that automatically any more.", ResponseType.ERROR, error_code="no_recipe"
-        )
+        return _reply(cmd, t(cmd.locale, "approved_not_automatic"), ResponseType.ERROR, error_code="no_recipe")
     return start_run(svc, consent, recipe, consent.intent)
 
 
@@ -422,7 +419,7 @@ def handle_deny(cmd: Command, svc: Services) -> Reply:
     if conv is not None:
         svc.conversations.clear(conv.key)
     if consent_id is None:
-        return _reply(cmd, "OK.", ResponseType.GOODBYE)
+        return _reply(cmd, t(cmd.locale, "ok"), ResponseType.GOODBYE)
     try:
         consent = svc.consents.decide(
             consent_id, approve=False, evidence={"via": "same_channel", "channel": str(cmd.channel)}
@@ -430,7 +427,7 @@ def handle_deny(cmd: Command, svc: Services) -> Reply:
         _audit_decision(svc, consent, approved=False, via="same_channel")
     except Conflict:
         pass
-    return _reply(cmd, "OK, I won't do that.", ResponseType.GOODBYE)
+    return _reply(cmd, t(cmd.locale, "wont_do"), ResponseType.GOODBYE)
 
 
 def decide_consent(decision: DecideConsent, svc: Services) -> Reply:
@@ -455,11 +452,11 @@ def decide_consent(decision: DecideConsent, svc: Services) -> Reply:
         svc, consent, approved=decision.approve, via=decision.via, ip=decision.ip_address, ua=decision.user_agent
     )
     if not decision.approve:
-        return Reply(text="OK, I won't do that.", response_type=ResponseType.GOODBYE, locale=consent.locale)
+        return Reply(text=t(consent.locale, "wont_do"), response_type=ResponseType.GOODBYE, locale=consent.locale)
     recipe = svc.recipes.for_command(consent.intent, consent.params)
     if recipe is None:
         return Reply(
-            text="Approved, but I can't run that automatically any more.",
+            text=t(consent.locale, "approved_not_automatic"),
             response_type=ResponseType.ERROR,
             error_code="no_recipe",
             locale=consent.locale,
@@ -494,15 +491,14 @@ def handle_store_report(cmd: Command, svc: Services) -> Reply:
     if rows is None:
         return _reply(
             cmd,
-            "I don't have your store data yet. Try 'set up WooCommerce' first.",
+            t(cmd.locale, "no_store_data"),
             ResponseType.QUERY_ANSWER,
-            suggestions=("Set up WooCommerce",),
+            suggestions=("suggest.setup_woo",),
         )
     if not rows:
-        return _reply(cmd, "Nothing to report for that period.", ResponseType.QUERY_ANSWER)
-    titles = {"best_sellers": "Your best sellers", "sales_summary": "Sales summary", "low_stock": "Running low"}
+        return _reply(cmd, t(cmd.locale, "nothing_to_report"), ResponseType.QUERY_ANSWER)
     lines = [f"{r.label}: {r.value}" for r in rows[:5]]
-    text = f"{titles.get(report, 'Report')}: " + "; ".join(lines) + "."
+    text = f"{t(cmd.locale, f'report.{report}')}: " + "; ".join(lines) + "."
     return _reply(cmd, text, ResponseType.QUERY_ANSWER, suggestions=SUGGESTIONS)
 
 
@@ -515,37 +511,44 @@ def _find_run(cmd: Command, svc: Services, *, active_only: bool) -> RunRecord | 
     return svc.journal.latest_run(owner_id, active_only=active_only)
 
 
-def describe_run(run: RunRecord, svc: Services) -> str:
+def describe_run(run: RunRecord, svc: Services, locale: str | None = None) -> str:
     """One sentence on where a run stands, for status replies and polling clients."""
+    loc = locale or run.locale
     if run.status is RunStatus.SUCCEEDED:
-        return run.summary or "Done."
+        return run.summary or t(loc, "run.done")
     if run.status is RunStatus.FAILED:
-        return f"That didn't work: {run.error or 'unknown error'}. Guide: {MANUAL_GUIDE_URL}"
+        return t(loc, "run.failed", error=run.error or "?", guide=MANUAL_GUIDE_URL)
     if run.status in (RunStatus.CANCELLED, RunStatus.COMPENSATED):
-        return "That job was cancelled and undone."
+        if run.error:
+            return t(loc, "run.failed", error=run.error, guide=MANUAL_GUIDE_URL)
+        return t(loc, "run.cancelled")
     if run.status is RunStatus.WAITING_FOR_OWNER:
-        return "I'm waiting for you to approve something — check your phone or the link I sent."
+        return t(loc, "run.waiting")
     events = svc.journal.events(run.id)
-    return f"Still working: {events[-1].message}" if events else "It's queued and will start shortly."
+    return t(loc, "run.working", message=events[-1].message) if events else t(loc, "run.queued")
 
 
 def handle_job_status(cmd: Command, svc: Services) -> Reply:
     run = _find_run(cmd, svc, active_only=False)
     if run is None:
-        return _reply(cmd, "You don't have any jobs yet.", ResponseType.QUERY_ANSWER, suggestions=SUGGESTIONS)
+        return _reply(cmd, t(cmd.locale, "no_jobs"), ResponseType.QUERY_ANSWER, suggestions=SUGGESTIONS)
     return _reply(
-        cmd, describe_run(run, svc), ResponseType.QUERY_ANSWER, run_id=run.id, status_url=_status_url(svc, run.id)
+        cmd,
+        describe_run(run, svc, cmd.locale),
+        ResponseType.QUERY_ANSWER,
+        run_id=run.id,
+        status_url=_status_url(svc, run.id),
     )
 
 
 def handle_cancel_job(cmd: Command, svc: Services) -> Reply:
     run = _find_run(cmd, svc, active_only=True)
     if run is None or not run.status.active:
-        return _reply(cmd, "There's nothing running to cancel.", ResponseType.QUERY_ANSWER)
+        return _reply(cmd, t(cmd.locale, "nothing_to_cancel"), ResponseType.QUERY_ANSWER)
     svc.journal.request_cancel(run.id)
     return _reply(
         cmd,
-        "Cancelling that job. I'll undo what it changed and let you know.",
+        t(cmd.locale, "cancelling"),
         ResponseType.ACTION_STARTED,
         run_id=run.id,
         status_url=_status_url(svc, run.id),
@@ -557,38 +560,34 @@ def handle_list_integrations(cmd: Command, svc: Services) -> Reply:
     if not creds:
         return _reply(
             cmd,
-            "Nothing is connected yet. Try 'set up WooCommerce' or 'connect Stripe'.",
+            t(cmd.locale, "nothing_connected"),
             ResponseType.QUERY_ANSWER,
-            suggestions=("Set up WooCommerce", "Connect Stripe"),
+            suggestions=("suggest.setup_woo", "suggest.connect_stripe"),
         )
     names = sorted({_service_name(c.service) for c in creds})
-    return _reply(cmd, "Connected: " + ", ".join(names) + ".", ResponseType.QUERY_ANSWER)
+    return _reply(cmd, t(cmd.locale, "connected", names=", ".join(names)), ResponseType.QUERY_ANSWER)
 
 
 def handle_help(cmd: Command, svc: Services) -> Reply:
-    text = (
-        "I can set up WooCommerce, Stripe, Shopify, email, analytics and the chat widget, report on your "
-        "sales and stock, and tell you how a job is going. Try: 'Set up WooCommerce' or 'Show me your best sellers'."
-    )
     return _reply(
         cmd,
-        text,
+        t(cmd.locale, "help"),
         ResponseType.QUERY_ANSWER,
         end_conversation=False,
         suggestions=SUGGESTIONS,
-        reprompt="What would you like to do?",
+        reprompt="what_next",
     )
 
 
 def handle_unknown(cmd: Command, svc: Services) -> Reply:
     return _reply(
         cmd,
-        "Sorry, I can't help with that. You can say 'set up WooCommerce', 'connect Stripe' or 'what's running low'.",
+        t(cmd.locale, "unknown"),
         ResponseType.QUERY_ANSWER,
         error_code="no_intent_match",
         suggestions=SUGGESTIONS,
         end_conversation=not is_voice(cmd.channel),
-        reprompt="What would you like to do?",
+        reprompt="what_next",
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from core.commands import Command, Reply, ResponseType
 from core.errors import OmniOpsError
 from core.handlers import COMMAND_HANDLERS, HANDLERS, Handler, Services, conversation_key
+from core.i18n import t
 from core.ports import AuditEntry
 
 log = logging.getLogger("omniops.bus")
@@ -85,8 +86,7 @@ class MessageBus:
     def _dispatch(self, command: Command) -> Reply:
         if command.intent not in _NO_OWNER_NEEDED and not command.principal.owner_id:
             return Reply(
-                text="Please link your OmniOps account first: open the OmniOps skill in the Alexa app and "
-                "choose Link Account.",
+                text=t(command.locale, "link_account"),
                 response_type=ResponseType.LINK_ACCOUNT,
                 intent=command.intent,
                 locale=command.locale,

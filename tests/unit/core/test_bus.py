@@ -248,3 +248,11 @@ def test_every_command_is_audited_started_and_finished(world: dict[str, Any]) ->
     bus.handle(cmd("help"))
     phases = [(e.action, e.phase) for e in svc.audit.entries]
     assert phases == [("command.help", "started"), ("command.help", "finished")]
+
+
+def test_replies_follow_the_request_locale(world: dict[str, Any]) -> None:
+    bus = world["bus"]
+    german = bus.handle(cmd("setup_integration", {"service": "woocommerce"}, locale="de-DE"))
+    assert german.text == "Wie lautet die Adresse Ihres WooCommerce-Shops?" and german.locale == "de-DE"
+    assert bus.handle(cmd("help", locale="de-DE")).suggestions[0] == "Zeig mir meine Bestseller"
+    assert bus.handle(cmd("help")).suggestions[0] == "Show me your best sellers"
