@@ -23,10 +23,10 @@ from flask import Blueprint
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from executor.journal import SystemClock, TokenIds
 from gateway.db import create_schema, make_engine
 from gateway.metrics import Metrics
 from gateway.settings import Settings
-from gateway.system import RandomIds, SystemClock
 
 log = logging.getLogger("omniops.bootstrap")
 
@@ -40,7 +40,7 @@ class Container:
     secret_key: str
     metrics: Metrics = field(default_factory=Metrics)
     clock: SystemClock = field(default_factory=SystemClock)
-    ids: RandomIds = field(default_factory=RandomIds)
+    ids: TokenIds = field(default_factory=TokenIds)
     redis: Any = None
     # built by build_container (None in minimal test containers)
     vault_services: Any = None

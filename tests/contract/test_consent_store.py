@@ -15,6 +15,7 @@ from core.commands import AuthLevel, Channel, Command, Principal, ReplyRoute
 from core.consent import params_hash
 from core.errors import Conflict, ConsentError, NotFound, RateLimited
 from core.ports import ConsentDeclaration, ConsentStatus, IssuedConsent
+from executor.journal import TokenIds as RandomIds
 from gateway.consent.schema import SCHEMA, consent_requests
 from gateway.consent.store import (
     SqlConsentStore,
@@ -24,7 +25,6 @@ from gateway.consent.store import (
     token_hash,
 )
 from gateway.db import create_schema
-from gateway.system import RandomIds
 from tests.fakes import DECL, FakeClock
 
 TTL = 15 * 60
