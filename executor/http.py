@@ -1,8 +1,8 @@
 """HTTP helpers for providers: one call maps every failure to a core error family.
 
-Transport errors and timeouts, 429 and 5xx are ``ProviderRetryable`` (with ``Retry-After`` parsed);
-401 is ``CredentialsExpired``; other 4xx are ``ProviderRejected``. Messages never include bodies or headers
-that might carry secrets.
+``parse_retry_after`` reads ``Retry-After``; ``call`` sends one request through the shared error mapping of
+``executor.providers.base.send`` (retryable / rejected / credentials expired). Messages never include bodies
+or headers that might carry secrets.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-
-from core.errors import CredentialsExpired, ProviderRejected, ProviderRetryable
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -33,25 +31,11 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 def call(client: httpx.Client, method: str, url: str, *, provider: str, **kwargs: Any) -> httpx.Response:
-    """Send one request; return the 2xx/3xx response or raise the matching provider error family."""
-    try:
-        response = client.request(method, url, **kwargs)
-    except httpx.TimeoutException as err:
-        raise ProviderRetryable(f"{provider} did not answer in time", provider=provider) from err
-    except httpx.TransportError as err:
-        raise ProviderRetryable(f"could not reach {provider}", provider=provider) from err
-    status = response.status_code
-    if status == 429 or status >= 500:
-        raise ProviderRetryable(
-            f"{provider} is busy (HTTP {status})",
-            provider=provider,
-            http_status=status,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        )
-    if status == 401:
-        raise CredentialsExpired(f"{provider} refused the credentials", provider=provider, http_status=status)
-    if status >= 400:
-        raise ProviderRejected(
-            f"{provider} rejected the request (HTTP {status})", provider=provider, http_status=status
-        )
-    return response
+    """Send one request; return the 2xx response or raise the matching provider error family."""
+    from executor.providers.base import send  # the one mapping of HTTP outcomes to error families
+
+    return send(provider, lambda: client.request(method, url, **kwargs), reason=_generic_reason)
+
+
+def _generic_reason(response: httpx.Response) -> tuple[str, str | None]:
+    return f"HTTP {response.status_code}", None
