@@ -17,8 +17,9 @@ separate worker processes the login is not found and the step fails with "sign i
 through Redis or the database); a deployment that wants the browser path with remote workers must route the
 sign-in page to the worker host. That trade-off is deliberate: a password at rest anywhere is worse.
 
-Screenshots of each step go to ``<artifacts_dir>/<run_id>/NN-name.png`` for support; before the screenshot of
-the generated key its fields are overwritten in the DOM (and the QR code removed), so no image carries it.
+Screenshots of each step go to ``<artifacts_dir>/<run_id>/NN-name.png`` for support, each with the DOM it shows
+(``NN-name.html``); before the snapshot of the generated key its fields are overwritten in the DOM (and the QR
+code removed), so no image or snapshot carries it.
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ class WpAdminBrowser:
 
         folder = self.artifacts_dir / run_id
         folder.mkdir(parents=True, exist_ok=True)
-        counter = [len(list(folder.glob("*.png")))]
+        counter = [len(list(folder.glob("*.png")))]  # a second session for the same run numbers on
 
         try:
             with sync_playwright() as pw:
@@ -170,7 +171,9 @@ class WpAdminBrowser:
 
                     def shot(name: str) -> None:
                         counter[0] += 1
-                        page.screenshot(path=str(folder / f"{counter[0]:02d}-{name}.png"), full_page=True)
+                        stem = folder / f"{counter[0]:02d}-{name}"
+                        page.screenshot(path=str(stem.with_suffix(".png")), full_page=True)
+                        stem.with_suffix(".html").write_text(str(page.content()))  # the (masked) DOM, for support
 
                     try:
                         return work(page, shot)
