@@ -147,7 +147,7 @@ class CallbackService:
         if not signature or not hmac.compare_digest(signature, expected):
             raise Forbidden("Webhook signature does not match.")
         topic = headers.get("X-WC-Webhook-Topic", "")
-        if not topic:  # WooCommerce's ping on creation (form-encoded webhook_id)
+        if not topic or raw_body.startswith(b"webhook_id="):  # the ping on creation (form-encoded webhook_id)
             return "ping"
         try:
             body = json.loads(raw_body)
