@@ -26,6 +26,9 @@ def install_revoke_and_browser(c: Any, *, browser: WpAdminBrowser | None = None)
     """Register the revoke recipes and enable the browser key path on container ``c``; returns the handoff."""
     s = c.settings
     recipes = c.executor.recipes
+    existing = getattr(c.callbacks, "wp_logins", None)
+    if recipes.get("woocommerce.revoke") is not None and isinstance(existing, LoginHandoff):
+        return existing  # already installed (bootstrap wires it; a test's configure hook may call it again)
     handoff = LoginHandoff()
     browser = browser or WpAdminBrowser(artifacts_dir=runs_dir(Path(s.var_dir)))
     setup = recipes.get("woocommerce.setup")
