@@ -31,6 +31,18 @@ class VaultCredentialAccess:
     def put(self, owner_id: str, service: str, secret: Mapping[str, str], *, label: str) -> str:
         return self._vault.put(owner_id, service, label, secret).id
 
+    def revoke(self, owner_id: str, service: str) -> int:
+        """Revoke, then erase (ciphertext dropped, tombstone kept), every live credential for ``service``."""
+        count = 0
+        for meta in self._vault.list(owner_id):
+            if meta.service != service:
+                continue
+            if not meta.revoked:
+                self._vault.revoke(meta.id, owner_id=owner_id, agent="worker")
+            self._vault.delete(meta.id, owner_id=owner_id, agent="worker")
+            count += 1
+        return count
+
 
 class FanOutNotifier:
     """Every configured notifier gets every call; one failing never stops the others."""

@@ -4,7 +4,10 @@ Steps (each journaled, idempotent, undone in reverse on failure):
 
 1. ``check_site``      the address answers and has the WooCommerce REST API; warns on plain HTTP
 2. ``obtain_keys``     the owner approves OmniOps in their own wp-admin (``/wc-auth/v1/authorize``); WooCommerce
-                       POSTs the new key to our callback, which stores it in the vault and resumes this run
+                       POSTs the new key to our callback, which stores it in the vault and resumes this run.
+                       When the browser path is configured the owner may instead choose "sign in for me": they
+                       type their wp-admin login on our page (held in memory once, see ``executor.browser``) and
+                       the step creates a Read/Write key in wp-admin with headless Chromium
 3. ``test_connection`` ``GET system_status`` with the new key
 4. ``sync_products``   every product, 100 per page, one page in memory at a time
 5. ``sync_orders``     orders of the last 30 days
@@ -21,6 +24,7 @@ from typing import Any
 from core.errors import CredentialsExpired, ProviderRejected
 from core.intents import ConsentTier
 from core.ports import Clock, ConsentDeclaration
+from executor.browser import LoginHandoff, WpAdminBrowser
 from executor.catalog import Catalog
 from executor.nonces import RunTokens
 from executor.providers import woocommerce as woo
@@ -32,6 +36,7 @@ WEBHOOK_TOPICS = ("product.created", "product.updated", "product.deleted", "orde
 ORDER_WINDOW = timedelta(days=30)
 APPROVAL_TIMEOUT_SECONDS = 30 * 60
 WC_AUTH_PURPOSE = "wc-auth"
+SIGNIN_PURPOSE = "wp-signin"
 
 DECLARATION = ConsentDeclaration(
     action="Connect your WooCommerce store: create a Read/Write REST API key, sync your products and recent "
@@ -61,6 +66,8 @@ class WooCommerceSetup:
         clock: Clock,
         webhook_secret: Callable[[str], str],
         retry: RetryPolicy | None = None,
+        handoff: LoginHandoff | None = None,
+        browser: WpAdminBrowser | None = None,
     ) -> None:
         self.public_url = public_url.rstrip("/")
         self.tokens = tokens
@@ -68,6 +75,8 @@ class WooCommerceSetup:
         self.clock = clock
         self.webhook_secret = webhook_secret  # owner_id -> secret, derivable by the gateway
         self.retry = retry or RetryPolicy()
+        self.handoff = handoff  # both set: offer "sign in for me" (key path b)
+        self.browser = browser
 
     # -------------------------------------------------------------------------------------------- helpers
     def _client(self, ctx: StepContext) -> woo.WooCommerceClient:
@@ -100,12 +109,46 @@ class WooCommerceSetup:
             return_url=f"{self.public_url}/callbacks/woocommerce/return",
             callback_url=f"{self.public_url}/callbacks/woocommerce/keys",
         )
-        answer = ctx.wait_for_owner(
-            f"Approve OmniOps in your WooCommerce admin: {url}", timeout_seconds=APPROVAL_TIMEOUT_SECONDS
-        )
+        reason = f"Approve OmniOps in your WooCommerce admin: {url}"
+        if self.handoff is not None and self.browser is not None:
+            signin = f"{self.public_url}/callbacks/woocommerce/signin/{self.tokens.issue(ctx.run_id, SIGNIN_PURPOSE)}"
+            reason += f" (or let me sign in for you: {signin} )"
+        answer = ctx.wait_for_owner(reason, timeout_seconds=APPROVAL_TIMEOUT_SECONDS)
         if answer.get("denied"):
             raise ProviderRejected("You declined the WooCommerce connection in wp-admin.", provider=SERVICE)
+        if answer.get("signin"):
+            return self._keys_by_browser(ctx, store_url)
         return StepResult(summary="WooCommerce approved OmniOps", external_ids={"key_id": str(answer["key_id"])})
+
+    def _keys_by_browser(self, ctx: StepContext, store_url: str) -> StepResult:
+        """Key path (b): use the owner's login once to create a Read/Write key in wp-admin, then vault it."""
+        login = self.handoff.take(ctx.run_id) if self.handoff is not None else None
+        if login is None or self.browser is None:
+            raise ProviderRejected(
+                "Your wp-admin sign-in is used once and kept in memory for a few minutes only, and it is gone now. "
+                "Please ask again and sign in when I send the link.",
+                provider=SERVICE,
+            )
+        description = f"OmniOps - run {ctx.run_id}"
+        ctx.emit("Signing in to your WordPress admin to create the API key")
+        key = self.browser.create_key(store_url, login, description=description, run_id=ctx.run_id)
+        del login
+        fields = {
+            "store_url": store_url,
+            "consumer_key": key.consumer_key,
+            "consumer_secret": key.consumer_secret,
+            "key_id": key.key_id,
+            "key_permissions": "read_write",
+            "description": description,
+            "created_by": "browser",
+            "run_id": ctx.run_id,
+        }
+        ctx.store_credential(SERVICE, fields, label=f"WooCommerce {store_url}")
+        return StepResult(
+            summary=f'Created the API key "{description}" in your WordPress admin',
+            external_ids={"key_id": key.key_id},
+            output={"key_path": "browser"},
+        )
 
     def test_connection(self, ctx: StepContext) -> StepResult:
         status = self._client(ctx).system_status()

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template_str
 from core.errors import OmniOpsError
 from gateway.callbacks.service import CallbackService
 from gateway.openapi import describe
+from gateway.web import page_headers, require_csrf
 
 bp = Blueprint("callbacks", __name__)
 
@@ -48,6 +49,47 @@ def woocommerce_return() -> Response:
     if request.args.get("success") == "1":
         return _page("WooCommerce connected", "Thanks! OmniOps is finishing the setup; we'll text you when it's done.")
     return _page("Not connected", "You didn't approve OmniOps in WooCommerce. Nothing was changed.")
+
+
+_SIGNIN = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">
+<title>OmniOps: sign in for me</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
+label{display:block;margin-top:1rem}input{width:100%;padding:.5rem;font-size:1rem}
+button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}</style></head><body><main>
+<h1>Let OmniOps sign in for you</h1>
+<p>OmniOps will sign in to <strong>{{ store }}</strong>/wp-admin once, create a Read/Write REST API key named
+after this job, and store only that key, encrypted. Your password is used once and kept only in memory for a
+few minutes: it is never saved or logged.</p>
+<form method="post" autocomplete="off">{{ csrf_field() }}
+<label for="username">WordPress username</label><input id="username" name="username" required autocomplete="off">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" required autocomplete="new-password">
+<button type="submit" id="signin">Sign in and create the key</button></form></main></body></html>"""
+
+
+@bp.route("/callbacks/woocommerce/signin/<token>", methods=["GET", "POST"])
+@describe(
+    "Key path (b): the owner's wp-admin login, used once in memory by the waiting setup",
+    tags=("callbacks",),
+    response_type="text/html",
+    responses={200: "Form or accepted", 403: "Forged link", 404: "Unknown run", 409: "Already used"},
+)
+def woocommerce_signin(token: str) -> Response:
+    service = _service()
+    try:
+        if request.method == "GET":
+            store = service.woocommerce_signin_check(token)
+            resp = Response(render_template_string(_SIGNIN, store=store), mimetype="text/html")
+        else:
+            require_csrf()
+            service.woocommerce_signin(token, request.form.get("username", ""), request.form.get("password", ""))
+            resp = _page(
+                "Signing in", "Thanks! OmniOps is creating the key now; we'll text you when the setup is done."
+            )
+    except OmniOpsError as err:
+        resp = _page("Can't sign in", err.message, err.status)
+    return page_headers(resp)
 
 
 @bp.post("/callbacks/woocommerce/webhook/<owner_id>")

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.errors import Conflict, Forbidden, MalformedRequest, NotFound, ProviderError
 from core.ports import Clock, Journal, RunStatus
+from executor.browser import LoginHandoff, WpAdminLogin
 from executor.catalog import Catalog
 from executor.nonces import RunTokens
 from executor.providers.stripe import StripeConnect
@@ -64,6 +65,7 @@ class CallbackService:
     catalog: Catalog
     webhook_secret: Callable[[str], str]
     stripe_connect: StripeConnect | None = None
+    wp_logins: LoginHandoff | None = None  # key path (b): "sign in for me" (see executor.browser)
 
     # -------------------------------------------------------------------------------------------- helpers
     def _consume(self, token: str, purpose: str, *, recipe: str) -> tuple[str, str]:
@@ -109,6 +111,35 @@ class CallbackService:
         log.info("woocommerce key received", extra={"run_id": run_id, "credential_id": cred_id})
         return run_id
 
+    def woocommerce_signin_check(self, token: str) -> str:
+        """The store a genuine, unused "sign in for me" link is for (the page shows it); raises otherwise."""
+        if self.wp_logins is None:
+            raise NotFound("Signing in for you is not enabled on this gateway.")
+        run_id = self.tokens.run_id(token, woo_recipe.SIGNIN_PURPOSE)
+        run = self.journal.get_run(run_id)
+        if run is None or run.recipe != "woocommerce.setup":
+            raise NotFound("This link does not belong to a setup in progress.")
+        if run.status is not RunStatus.WAITING_FOR_OWNER:
+            raise Conflict("This setup is not waiting for you any more.")
+        return str(run.params.get("store_url", ""))
+
+    def woocommerce_signin(self, token: str, username: str, password: str) -> str:
+        """Hand the owner's wp-admin login to the waiting run, in memory and once; returns the run id.
+
+        The login goes into the process-local handoff only; the run is resumed with ``{"signin": true}``, so
+        neither the journal, the queue nor any event carries it."""
+        if self.wp_logins is None:
+            raise NotFound("Signing in for you is not enabled on this gateway.")
+        if not username or not password:
+            raise MalformedRequest("Please enter your WordPress username and password.")
+        run_id, _owner_id = self._consume(token, woo_recipe.SIGNIN_PURPOSE, recipe="woocommerce.setup")
+        self.wp_logins.put(run_id, WpAdminLogin(username=username, password=password))
+        if not self.resume(run_id, "obtain_keys", {"signin": True}):
+            self.wp_logins.take(run_id)  # nobody will use it: drop it now
+            raise Conflict("This setup is not waiting for you any more.")
+        log.info("wp-admin sign-in handed to the run", extra={"run_id": run_id})
+        return run_id
+
     def woocommerce_webhook(self, owner_id: str, headers: Mapping[str, str], raw_body: bytes) -> str:
         """Verify and apply one webhook delivery; returns the topic handled."""
         signature = headers.get("X-WC-Webhook-Signature", "")
@@ -116,7 +147,7 @@ class CallbackService:
         if not signature or not hmac.compare_digest(signature, expected):
             raise Forbidden("Webhook signature does not match.")
         topic = headers.get("X-WC-Webhook-Topic", "")
-        if not topic:  # WooCommerce's ping on creation (form-encoded webhook_id)
+        if not topic or raw_body.startswith(b"webhook_id="):  # the ping on creation (form-encoded webhook_id)
             return "ping"
         try:
             body = json.loads(raw_body)
