@@ -546,6 +546,7 @@ def handle_cancel_job(cmd: Command, svc: Services) -> Reply:
     if run is None or not run.status.active:
         return _reply(cmd, t(cmd.locale, "nothing_to_cancel"), ResponseType.QUERY_ANSWER)
     svc.journal.request_cancel(run.id)
+    svc.queue.enqueue(run.id)  # a queued or waiting run is picked up now and stops (then compensates)
     return _reply(
         cmd,
         t(cmd.locale, "cancelling"),

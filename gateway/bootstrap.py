@@ -65,6 +65,7 @@ class Container:
     google: Any = None
     siri: Any = None
     oauth: Any = None
+    wp_logins: Any = None
     http: httpx.Client | None = None
     demo: bool = False
     demo_owner_id: str = "own_demo"
@@ -188,11 +189,13 @@ def _wire(c: Container) -> None:
     from chat import nlu
     from core.handlers import Services
     from core.messagebus import MessageBus
+    from executor.browser import LoginHandoff, WpAdminBrowser
     from executor.catalog import Catalog, SqlReports
     from executor.nonces import RunTokens
     from executor.providers.base import DEFAULT_TIMEOUT
     from executor.providers.stripe import API_BASE, CONNECT_BASE, StripeConnect
     from executor.recipe import RecipeRegistry
+    from executor.recipes.revoke import StripeRevoke, WooCommerceRevoke
     from executor.recipes.stripe import StripeSetup
     from executor.recipes.woocommerce import WooCommerceSetup
     from executor.worker import build_executor
@@ -265,10 +268,21 @@ def _wire(c: Container) -> None:
         return hmac.new(webhook_key, owner_id.encode(), hashlib.sha256).hexdigest()
 
     recipes = RecipeRegistry()
+    c.wp_logins = LoginHandoff()  # "sign in for me": the owner's wp-admin login, in memory, used once
+    wp_browser = WpAdminBrowser(artifacts_dir=s.var_dir / "runs")
     recipes.add(
         WooCommerceSetup(
-            public_url=s.public_url, tokens=tokens, catalog=c.catalog, clock=c.clock, webhook_secret=webhook_secret
+            public_url=s.public_url,
+            tokens=tokens,
+            catalog=c.catalog,
+            clock=c.clock,
+            webhook_secret=webhook_secret,
+            handoff=c.wp_logins,
+            browser=wp_browser,
         ).recipe()
+    )
+    recipes.add(
+        WooCommerceRevoke(public_url=s.public_url, catalog=c.catalog, handoff=c.wp_logins, browser=wp_browser).recipe()
     )
     stripe_connect: StripeConnect | None = None
     if s.stripe_client_id and s.stripe_secret_key is not None:
@@ -281,6 +295,11 @@ def _wire(c: Container) -> None:
         recipes.add(
             StripeSetup(
                 public_url=s.public_url, tokens=tokens, connect=stripe_connect, api_base=s.stripe_base_url or API_BASE
+            ).recipe()
+        )
+        recipes.add(
+            StripeRevoke(
+                public_url=s.public_url, connect=stripe_connect, api_base=s.stripe_base_url or API_BASE
             ).recipe()
         )
     c.executor = build_executor(
@@ -340,6 +359,7 @@ def _wire(c: Container) -> None:
         catalog=c.catalog,
         webhook_secret=webhook_secret,
         stripe_connect=stripe_connect,
+        wp_logins=c.wp_logins,
     )
     c.alexa = (
         build_alexa_adapter(

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from gateway.recipes_wiring import install_revoke_and_browser
 from tests.e2e.stack import BROWSER_ARGS, CHROMIUM, LINK_RE, URL_RE, Stack, running_stack
 from tests.e2e.test_stripe_setup import connect
 from tests.e2e.test_woocommerce_setup import approve_consent_link, approve_in_wp_admin
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(tmp_path, configure=install_revoke_and_browser) as s:
+    with running_stack(tmp_path) as s:
         yield s
 
 

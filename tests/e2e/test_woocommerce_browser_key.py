@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, sync_playwright
 
 from executor.providers.woocommerce import WooCommerceClient
-from gateway.recipes_wiring import install_revoke_and_browser, runs_dir
 from tests.e2e.stack import BROWSER_ARGS, CHROMIUM, LINK_RE, Stack, running_stack
 from tests.e2e.test_woocommerce_setup import approve_consent_link
 
@@ -27,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(tmp_path, configure=install_revoke_and_browser) as s:
+    with running_stack(tmp_path) as s:
         yield s
 
 
@@ -109,7 +108,7 @@ def test_sign_in_for_me_creates_one_key_in_wp_admin_and_keeps_password_and_key_o
     assert again.status_code == 409
 
     # support screenshots (and their DOM) kept with the run, with the key masked
-    folder = runs_dir(stack.container.settings.var_dir) / run.id
+    folder = stack.container.settings.var_dir / "runs" / run.id
     shots = sorted(p.name for p in folder.glob("*.png"))
     assert [re.sub(r"^\d+-", "", s) for s in shots] == [
         "login.png",
