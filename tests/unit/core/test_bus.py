@@ -225,6 +225,7 @@ def test_reports_status_and_cancel(world: dict[str, Any]) -> None:
     assert bus.handle(cmd("job_status")).run_id == run.id
     cancel = bus.handle(cmd("cancel_job"))
     assert cancel.run_id == run.id and svc.journal.runs[run.id].cancel_requested
+    assert svc.queue.enqueued == [run.id]  # woken at once, even if it was waiting for the owner
 
 
 def test_other_owners_run_is_invisible(world: dict[str, Any]) -> None:
