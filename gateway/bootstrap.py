@@ -73,13 +73,13 @@ class Container:
 
     def blueprints(self) -> list[Blueprint]:
         """One blueprint per concern, registered explicitly (no import side effects)."""
-        from gateway.blueprints import chat, ops, runs, sms, voice
+        from gateway.blueprints import chat, exports, ops, runs, sms, voice
         from gateway.callbacks import blueprint as callbacks
         from gateway.consent import blueprint as consent
         from gateway.identity import blueprint as identity
         from gateway.oauth import blueprint as oauth
 
-        return [ops.bp, identity.bp, oauth.bp, consent.bp, runs.bp, chat.bp, sms.bp, voice.bp, callbacks.bp]
+        return [ops.bp, identity.bp, oauth.bp, exports.bp, consent.bp, runs.bp, chat.bp, sms.bp, voice.bp, callbacks.bp]
 
     def resolve_owner_token(self, raw: str, scope: str) -> Any:
         """Owner API / Siri bearer token → `Principal` (401 when unknown or revoked)."""
@@ -195,6 +195,7 @@ def _wire(c: Container) -> None:
     from executor.providers.base import DEFAULT_TIMEOUT
     from executor.providers.stripe import API_BASE, CONNECT_BASE, StripeConnect
     from executor.recipe import RecipeRegistry
+    from executor.recipes.privacy import PrivacyDelete, PrivacyExport
     from executor.recipes.revoke import StripeRevoke, WooCommerceRevoke
     from executor.recipes.stripe import StripeSetup
     from executor.recipes.woocommerce import WooCommerceSetup
@@ -207,6 +208,7 @@ def _wire(c: Container) -> None:
     from gateway.notifier import build_sms_notifier
     from gateway.oauth.server import OAuthService
     from gateway.oauth.store import OAuthStore
+    from gateway.privacy import OwnerData
     from gateway.ratelimit import build_rate_limiter
     from gateway.sms_optouts import SqlSmsOptOuts
     from gateway.stores.alexa_permissions import SqlAlexaPermissions
@@ -281,9 +283,9 @@ def _wire(c: Container) -> None:
             browser=wp_browser,
         ).recipe()
     )
-    recipes.add(
-        WooCommerceRevoke(public_url=s.public_url, catalog=c.catalog, handoff=c.wp_logins, browser=wp_browser).recipe()
-    )
+    woo_revoke = WooCommerceRevoke(public_url=s.public_url, catalog=c.catalog, handoff=c.wp_logins, browser=wp_browser)
+    recipes.add(woo_revoke.recipe())
+    stripe_revoke: StripeRevoke | None = None
     stripe_connect: StripeConnect | None = None
     if s.stripe_client_id and s.stripe_secret_key is not None:
         stripe_connect = StripeConnect(
@@ -297,11 +299,17 @@ def _wire(c: Container) -> None:
                 public_url=s.public_url, tokens=tokens, connect=stripe_connect, api_base=s.stripe_base_url or API_BASE
             ).recipe()
         )
-        recipes.add(
-            StripeRevoke(
-                public_url=s.public_url, connect=stripe_connect, api_base=s.stripe_base_url or API_BASE
-            ).recipe()
+        stripe_revoke = StripeRevoke(
+            public_url=s.public_url, connect=stripe_connect, api_base=s.stripe_base_url or API_BASE
         )
+        recipes.add(stripe_revoke.recipe())
+    owner_data = OwnerData(
+        engine=c.engine, privacy=c.vault_services.privacy, catalog=c.catalog, owners=c.owners, oauth=c.oauth
+    )
+    recipes.add(
+        PrivacyExport(public_url=s.public_url, exports_dir=s.var_dir / "exports", export=owner_data.export).recipe()
+    )
+    recipes.add(PrivacyDelete(woocommerce=woo_revoke, stripe=stripe_revoke, erase=owner_data.erase).recipe())
     c.executor = build_executor(
         engine=c.engine,
         clock=c.clock,
