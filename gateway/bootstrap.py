@@ -229,11 +229,11 @@ def _wire(c: Container) -> None:
     c.http = httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
     c._closers.append(c.http.close)
 
-    root_key = s.vault_root_key_file or (s.var_dir / "vault-root-key.json")
+    root_key = _root_key_file(s)
     c.vault_services = build_vault(
         c.engine,
         root_key_file=root_key,
-        create_root_key=s.vault_root_key_file is None,
+        create_root_key=s.vault_root_key_file is None and s.vault_root_key is None,
         rotation_days=s.vault_rotation_days,
         ids=c.ids,
     )
@@ -382,6 +382,26 @@ def _wire(c: Container) -> None:
     )
     c.google = build_google_adapter(project_id=s.google_project_id) if s.google_project_id else None
     c.siri = SiriShortcutsAdapter(text_parser=parse_text)
+
+
+def _root_key_file(s: Settings) -> Path:
+    """The vault root key file: ``VAULT_ROOT_KEY_FILE``, else one materialized from ``VAULT_ROOT_KEY`` (a Tink
+    JSON keyset in the environment, written once with mode 0600), else the embedded default under ``var/``."""
+    if s.vault_root_key_file is not None:
+        return s.vault_root_key_file
+    path = s.var_dir / "vault-root-key.json"
+    if s.vault_root_key is None:
+        return path
+    value = s.vault_root_key.get_secret_value()
+    if path.exists():  # a rotation since may have added versions: the file wins, never the older env copy
+        if path.read_text() != value:
+            log.warning("OMNIOPS_VAULT_ROOT_KEY differs from %s; using the file (it may hold a rotated key)", path)
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return path
 
 
 def _sms_sender(s: Settings) -> Callable[[str, str], Any] | None:

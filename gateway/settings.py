@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     port: int = 8080
     secret_key: SecretStr | None = None  # Flask session signing; generated under var/ when absent (embedded)
     vault_root_key_file: Path | None = None
+    vault_root_key: SecretStr | None = None  # the root keyset itself (Tink JSON), when a file can't be mounted
     vault_rotation_days: int = 90
     consent_ttl_seconds: int = 15 * 60
     max_body_bytes: int = 64 * 1024

@@ -102,3 +102,21 @@ def test_production_refuses_cert_mirror() -> None:
             secret_key="k" * 40,
             alexa_cert_mirror="http://127.0.0.1:9",
         )
+
+
+def test_vault_root_key_from_the_environment_decrypts_across_restarts(tmp_path: Path) -> None:
+    from gateway.bootstrap import build_container
+
+    first = build_container(Settings(var_dir=tmp_path / "a", env="test"))
+    keyset = (tmp_path / "a" / "vault-root-key.json").read_text()
+    cred = first.vault_services.vault.put("own_1", "stripe", "Stripe", {"access_token": "sk_test_x"})
+    first.close()
+    # the same database, a machine with only the environment value: the credential still decrypts
+    second = build_container(Settings(var_dir=tmp_path / "b", env="test", vault_root_key=keyset,
+                                      database_url=f"sqlite:///{tmp_path / 'a' / 'omniops.db'}"))
+    try:
+        secret = second.vault_services.vault.get(cred.id, owner_id="own_1", run_id=None, step_id=None)
+        assert secret.reveal() == {"access_token": "sk_test_x"}
+        assert oct((tmp_path / "b" / "vault-root-key.json").stat().st_mode & 0o777) == "0o600"
+    finally:
+        second.close()
