@@ -229,11 +229,24 @@ def handle_work(cmd: Command, svc: Services) -> Reply:
         )
     tier = required_tier(recipe.declaration, cmd.spec.tier)
     method = method_for(tier, channel=cmd.channel, auth=cmd.principal.auth)
+    previous = _pending_from_conversation(cmd, svc)
     if cmd.confirmation is ConfirmationStatus.DENIED:
         svc.conversations.clear(conversation_key(cmd))
+        if previous is not None:
+            _decide_quietly(svc, previous, approve=False, via="same_channel")
         return _reply(cmd, t(cmd.locale, "wont_do"), ResponseType.GOODBYE)
+    confirmed_here = method is ConsentMethod.SAME_CHANNEL_YES and cmd.confirmation is ConfirmationStatus.CONFIRMED
+    if previous is not None and confirmed_here:  # the yes to the question we asked: approve that very request
+        svc.conversations.clear(conversation_key(cmd))
+        consent = svc.consents.decide(
+            previous.id, approve=True, evidence={"via": "same_channel", "channel": str(cmd.channel)}
+        )
+        _audit_decision(svc, consent, approved=True, via="same_channel")
+        return start_run(svc, consent, recipe, cmd.intent)
     issued = svc.consents.create(command=cmd, declaration=recipe.declaration, ttl_seconds=svc.consent_ttl_seconds)
     consent = issued.record
+    if previous is not None:  # asked again, or a fresh link is due: the older request can no longer be used
+        _decide_quietly(svc, previous, approve=False, via="superseded")
     link = f"{svc.public_url.rstrip('/')}/consent/{issued.link_token}"
     if method is ConsentMethod.NONE:
         consent = svc.consents.decide(consent.id, approve=True, evidence={"via": "policy", "tier": "none"})
@@ -303,6 +316,25 @@ def _send_link(cmd: Command, svc: Services, owner: Owner, consent: ConsentRecord
         ResponseType.CONSENT_REQUIRED,
         consent=_prompt(consent),
     )
+
+
+def _pending_from_conversation(cmd: Command, svc: Services) -> ConsentRecord | None:
+    """The pending request this conversation already asked about, when it is for the same intent and params."""
+    conv = svc.conversations.get(conversation_key(cmd))
+    if conv is None or conv.consent_id is None:
+        return None
+    consent = svc.consents.get(conv.consent_id)
+    if consent is None or consent.status is not ConsentStatus.PENDING:
+        return None
+    return consent if (consent.intent, consent.params) == (cmd.intent, dict(cmd.params)) else None
+
+
+def _decide_quietly(svc: Services, consent: ConsentRecord, *, approve: bool, via: str) -> None:
+    try:
+        decided = svc.consents.decide(consent.id, approve=approve, evidence={"via": via})
+    except Conflict:  # decided meanwhile (e.g. approved from the link): nothing to do
+        return
+    _audit_decision(svc, decided, approved=approve, via=via)
 
 
 def _await_confirm(cmd: Command, svc: Services, consent: ConsentRecord) -> None:

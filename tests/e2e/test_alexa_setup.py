@@ -4,6 +4,7 @@ the done-SMS and the Proactive Events nudge to the Alexa simulator."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,9 @@ def test_alexa_setup_with_voice_yes_sms_link_done_text_and_nudge(alexa_stack: tu
     done = stack.wait_run(run.id, ("succeeded", "failed", "compensated"))
     assert done.status == "succeeded", done.error
     stack.wait_text(r"OmniOps: Done: Done! 47 products synced")
+    deadline = time.monotonic() + 30  # the nudge follows the done text (same notifier fan-out, next in line)
+    while not stack.sandbox.alexa.sent_of("proactive_event") and time.monotonic() < deadline:
+        time.sleep(0.1)
     nudges = stack.sandbox.alexa.sent_of("proactive_event")
     assert len(nudges) == 1
     assert nudges[0]["body"]["event"]["name"] == "AMAZON.MessageAlert.Activated"

@@ -24,6 +24,7 @@ from core.errors import AuthenticationRequired
 from core.handlers import Services
 from core.messagebus import MessageBus
 from core.ports import ConsentDeclaration, Owner, RecipeInfo
+from executor.journal import TokenIds as RandomIds
 from gateway.app import create_app
 from gateway.blueprints import ops
 from gateway.bootstrap import Container
@@ -32,7 +33,6 @@ from gateway.consent.schema import SCHEMA
 from gateway.consent.store import SqlConsentStore
 from gateway.db import create_schema
 from gateway.settings import Settings
-from gateway.system import RandomIds
 from tests.fakes import (
     DECL,
     FakeAudit,

@@ -257,3 +257,24 @@ def test_replies_follow_the_request_locale(world: dict[str, Any]) -> None:
     assert german.text == "Wie lautet die Adresse Ihres WooCommerce-Shops?" and german.locale == "de-DE"
     assert bus.handle(cmd("help", locale="de-DE")).suggestions[0] == "Zeig mir meine Bestseller"
     assert bus.handle(cmd("help")).suggestions[0] == "Show me your best sellers"
+
+
+def test_a_repeated_ask_never_leaves_two_live_requests(world: dict[str, Any]) -> None:
+    bus, svc = world["bus"], world["svc"]
+    params = {"service": "woocommerce", "store_url": "shop.example.com"}
+    alexa = {"channel": Channel.ALEXA, "auth": AuthLevel.LINKED}
+    bus.handle(cmd("setup_integration", params, **alexa))
+    bus.handle(cmd("setup_integration", params, confirmation="confirmed", **alexa))
+    statuses = sorted(c.status for c in svc.consents.records.values())
+    assert statuses == [ConsentStatus.DENIED, ConsentStatus.PENDING]  # the first one is superseded
+
+
+def test_confirm_tier_alexa_yes_approves_the_request_it_was_asked_about(world: dict[str, Any]) -> None:
+    bus, svc = world["bus"], world["svc"]
+    svc.owners.owners[OWNER.id] = OWNER.model_copy(update={"addons": ("custom_workflow",)})
+    params = {"schedule": "every monday", "tasks": ["sales_report"]}
+    alexa = {"channel": Channel.ALEXA, "auth": AuthLevel.LINKED}
+    asked = bus.handle(cmd("schedule_workflow", params, **alexa))
+    yes = bus.handle(cmd("schedule_workflow", params, confirmation="confirmed", **alexa))
+    assert yes.response_type is ResponseType.ACTION_STARTED and len(svc.consents.records) == 1
+    assert svc.consents.get(asked.consent.consent_id).status is ConsentStatus.APPROVED
