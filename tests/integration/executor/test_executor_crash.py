@@ -209,7 +209,8 @@ def _write_fragment(mode: str, *, runs: int, interrupted: int, recoveries: int, 
         f"{statistics.median(resumes):.2f} / {p95:.2f} / {resumes[-1]:.2f} |\n\n"
         f"{WORKERS} worker processes (concurrency 2 each); each trial kills one at random while the other keeps "
         "working and a replacement starts. Time to resume = SIGKILL → the run's next `started` event from a new "
-        "attempt; it is bounded by the dead worker's remaining lease plus one reaper period.\n"
+        "attempt. Its floor is the dead worker's remaining lease (at most 2 s) plus one reaper period; the rest is "
+        "the recovered run waiting in the queue behind other runs and CPU starvation at the load shown.\n"
     )
     out = ROOT / "benchmarks" / "results" / f"executor_crash_{mode}.md"
     out.parent.mkdir(parents=True, exist_ok=True)

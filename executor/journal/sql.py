@@ -4,122 +4,37 @@ Huey delivers at most once, so crash safety lives here. A worker claims a run by
 ``attempt`` (the fencing token) and holds a lease it renews; every later write names that attempt and is
 refused with :class:`core.errors.StaleAttempt` once another worker has claimed the run. Each fenced write
 first updates the run row (locking it for the transaction), so step writes, status changes and event
-sequence numbers are serialized per run on both engines.
-"""
+sequence numbers are serialized per run on both engines."""
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
-from core.commands import Channel, ReplyRoute
+from core.commands import ReplyRoute
 from core.errors import Conflict, NotFound, StaleAttempt
 from core.events import RunEvent, RunEventKind
-from core.ports import Clock, Ids, RunRecord, RunStatus
-from executor.recipe import RecipeRegistry
+from core.ports import RunRecord, RunStatus
+from executor.journal.records import (
+    _TERMINAL,
+    RunRow,
+    StepRow,
+    _claimable,
+    _dumps,
+    _event,
+    _fallback_hash,
+    _run_row,
+    _step,
+)
+from executor.journal.steps import StepJournal
 from executor.schema import run_events, runs, steps
 
-_TERMINAL = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.COMPENSATED)
 
-
-class SystemClock:
-    """``core.ports.Clock`` on the system clock."""
-
-    def now(self) -> datetime:
-        """Current UTC time."""
-        return datetime.now(UTC)
-
-
-class TokenIds:
-    """``core.ports.Ids`` with 16 random URL-safe bytes."""
-
-    def new_id(self, prefix: str) -> str:
-        """``prefix_<random>``."""
-        return f"{prefix}_{secrets.token_urlsafe(12)}"
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _dumps(data: Mapping[str, Any] | None) -> str:
-    return json.dumps(dict(data or {}), sort_keys=True, separators=(",", ":"), default=str)
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunRow:
-    """Everything the runner knows about a run (the port's ``RunRecord`` plus lease and wait state)."""
-
-    record: RunRecord
-    recipe_version: int
-    intent: str | None
-    lease_owner: str | None
-    lease_expires_at: datetime | None
-    not_before: datetime | None
-    recoveries: int
-    wait_key: str | None
-    wait_reason: str | None
-    wait_deadline: datetime | None
-    started_at: datetime | None
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-    @property
-    def attempt(self) -> int:
-        return self.record.attempt
-
-    @property
-    def status(self) -> RunStatus:
-        return self.record.status
-
-
-@dataclass(frozen=True, kw_only=True)
-class StepRow:
-    """One step's journal entry."""
-
-    step_id: str
-    status: str  # pending started done failed compensated
-    attempt: int
-    tries: int
-    next_retry_at: datetime | None
-    idempotency_key: str
-    external_ids: dict[str, str]
-    output: dict[str, Any]
-    summary: str | None
-    error: str | None
-    owner_input: dict[str, Any] | None
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-class SqlJournal:
+class SqlJournal(StepJournal):
     """``core.ports.Journal`` plus the runner's fenced writes, on any SQLAlchemy engine."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        clock: Clock,
-        ids: Ids,
-        *,
-        recipes: RecipeRegistry | None = None,
-        pickup_grace_seconds: float = 30.0,
-    ) -> None:
-        self._engine = engine
-        self._clock = clock
-        self._ids = ids
-        self._recipes = recipes
-        self._pickup_grace = timedelta(seconds=pickup_grace_seconds)  # a queued run unclaimed this long: re-enqueue
 
     # ----------------------------------------------------------------------------------------- port: Journal
     def create_run(
@@ -280,137 +195,6 @@ class SqlJournal:
             )
             if result.rowcount != 1:
                 raise StaleAttempt("the lease on this run was lost")
-
-    # ----------------------------------------------------------------------------------------- fenced writes
-    def step_started(
-        self, run_id: str, *, attempt: int, step_id: str, event_message: str, owner_id: str, fresh: bool = False
-    ) -> tuple[StepRow, RunEvent]:
-        """Record that ``step_id`` is about to perform its side effect, with its ``step_started`` event.
-
-        ``fresh``: the caller saw no row for this step (skips the update attempt; one round trip less).
-        """
-        now = self._clock.now()
-        with self._engine.begin() as conn:
-            seq = self._fence(conn, run_id, attempt, now, events=1)
-            row = None
-            if not fresh:
-                row = conn.execute(
-                    steps.update()
-                    .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
-                    .values(status="started", attempt=attempt, next_retry_at=None, started_at=now)
-                    .returning(*steps.c)
-                ).first()
-            if row is None:
-                row = conn.execute(
-                    steps.insert()
-                    .values(
-                        run_id=run_id,
-                        step_id=step_id,
-                        status="started",
-                        attempt=attempt,
-                        tries=0,
-                        idempotency_key=f"{run_id}:{step_id}",
-                        started_at=now,
-                    )
-                    .returning(*steps.c)
-                ).one()
-            event = self._insert_event(
-                conn, run_id, owner_id, RunEventKind.STEP_STARTED, event_message, step_id=step_id, now=now, seq=seq
-            )
-        return _step(row), event
-
-    def step_done(
-        self,
-        run_id: str,
-        *,
-        attempt: int,
-        step_id: str,
-        summary: str,
-        external_ids: Mapping[str, str],
-        output: Mapping[str, Any],
-        event_message: str,
-        owner_id: str,
-    ) -> tuple[RunEvent, bool]:
-        """Mark the step done and append its ``step_done`` event; also returns whether cancel was requested."""
-        now = self._clock.now()
-        with self._engine.begin() as conn:
-            seq, cancel = self._fence_row(conn, run_id, attempt, now, events=1)
-            conn.execute(
-                steps.update()
-                .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
-                .values(
-                    status="done",
-                    attempt=attempt,
-                    summary=summary,
-                    external_ids=_dumps(external_ids),
-                    output=_dumps(output),
-                    error=None,
-                    finished_at=now,
-                )
-            )
-            event = self._insert_event(
-                conn,
-                run_id,
-                owner_id,
-                RunEventKind.STEP_DONE,
-                event_message,
-                step_id=step_id,
-                data={"external_ids": dict(external_ids)},
-                now=now,
-                seq=seq,
-            )
-        return event, cancel
-
-    def step_failed(
-        self,
-        run_id: str,
-        *,
-        attempt: int,
-        step_id: str,
-        error: str,
-        tries: int,
-        next_retry_at: datetime | None,
-    ) -> None:
-        """Record a failed try (``next_retry_at`` set: will retry; None: failed for good)."""
-        now = self._clock.now()
-        with self._engine.begin() as conn:
-            self._fence(conn, run_id, attempt, now)
-            conn.execute(
-                steps.update()
-                .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
-                .values(
-                    status="pending" if next_retry_at is not None else "failed",
-                    attempt=attempt,
-                    tries=tries,
-                    next_retry_at=next_retry_at,
-                    error=error,
-                    finished_at=None if next_retry_at is not None else now,
-                )
-            )
-
-    def step_compensated(
-        self, run_id: str, *, attempt: int, step_id: str, event_message: str, owner_id: str
-    ) -> RunEvent:
-        """Mark a done step as undone and append a progress event for it."""
-        now = self._clock.now()
-        with self._engine.begin() as conn:
-            seq = self._fence(conn, run_id, attempt, now, events=1)
-            conn.execute(
-                steps.update()
-                .where(steps.c.run_id == run_id, steps.c.step_id == step_id)
-                .values(status="compensated", attempt=attempt, finished_at=now)
-            )
-            return self._insert_event(
-                conn,
-                run_id,
-                owner_id,
-                RunEventKind.STEP_DONE,
-                event_message,
-                step_id=step_id,
-                data={"compensation": True},
-                now=now,
-                seq=seq,
-            )
 
     def append_event(
         self,
@@ -588,141 +372,3 @@ class SqlJournal:
                 values.update(status=RunStatus.QUEUED.value, lease_owner=None, recoveries=row.recoveries + 1)
             result = conn.execute(runs.update().where(lapsed, runs.c.attempt == row.attempt).values(**values))
             return result.rowcount == 1
-
-    # ----------------------------------------------------------------------------------------- internals
-    def _fence(self, conn: Connection, run_id: str, attempt: int, now: datetime, *, events: int = 0) -> int:
-        """Check the fencing token and lock the run row; allocate ``events`` sequence numbers (returns the last)."""
-        return self._fence_row(conn, run_id, attempt, now, events=events)[0]
-
-    def _fence_row(
-        self, conn: Connection, run_id: str, attempt: int, now: datetime, *, events: int = 0
-    ) -> tuple[int, bool]:
-        result = conn.execute(
-            runs.update()
-            .where(runs.c.id == run_id, runs.c.attempt == attempt)
-            .values(updated_at=now, last_seq=runs.c.last_seq + events)
-            .returning(runs.c.last_seq, runs.c.cancel_requested)
-        ).first()
-        if result is None:
-            raise StaleAttempt("another worker owns this run now")
-        return int(result[0]), bool(result[1])
-
-    def _select_run(self, conn: Connection, run_id: str) -> RunRow | None:
-        row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
-        return _run_row(row) if row is not None else None
-
-    def _insert_event(
-        self,
-        conn: Connection,
-        run_id: str,
-        owner_id: str,
-        kind: RunEventKind,
-        message: str,
-        *,
-        now: datetime,
-        seq: int,
-        step_id: str | None = None,
-        data: Mapping[str, Any] | None = None,
-    ) -> RunEvent:
-        conn.execute(
-            run_events.insert().values(
-                run_id=run_id,
-                seq=seq,
-                owner_id=owner_id,
-                kind=kind.value,
-                message=message,
-                step_id=step_id,
-                data=_dumps(data),
-                at=now,
-            )
-        )
-        return RunEvent(
-            run_id=run_id,
-            owner_id=owner_id,
-            seq=seq,
-            kind=kind,
-            message=message,
-            at=now,
-            step_id=step_id,
-            data=json.loads(_dumps(data)),
-        )
-
-
-def _claimable(row: RunRow, now: datetime) -> bool:
-    if row.status == RunStatus.QUEUED:
-        return row.not_before is None or row.not_before <= now or row.record.cancel_requested
-    if row.status == RunStatus.RUNNING:
-        return row.lease_expires_at is None or row.lease_expires_at < now
-    if row.status == RunStatus.WAITING_FOR_OWNER:
-        return row.record.cancel_requested or (row.wait_deadline is not None and row.wait_deadline < now)
-    return False
-
-
-def _fallback_hash(recipe: str, params: Mapping[str, Any]) -> str:
-    import hashlib
-
-    return hashlib.sha256(_dumps({"recipe": recipe, "params": dict(params)}).encode()).hexdigest()
-
-
-def _run_row(row: Any) -> RunRow:
-    record = RunRecord(
-        id=row.id,
-        owner_id=row.owner_id,
-        recipe=row.recipe,
-        params=json.loads(row.params),
-        params_hash=row.params_hash,
-        consent_id=row.consent_id,
-        reply_route=ReplyRoute(channel=Channel(row.reply_channel), to=row.reply_to),
-        locale=row.locale,
-        status=RunStatus(row.status),
-        attempt=row.attempt,
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
-        summary=row.summary,
-        error=row.error,
-        cancel_requested=bool(row.cancel_requested),
-    )
-    return RunRow(
-        record=record,
-        recipe_version=row.recipe_version,
-        intent=row.intent,
-        lease_owner=row.lease_owner,
-        lease_expires_at=_utc(row.lease_expires_at),
-        not_before=_utc(row.not_before),
-        recoveries=row.recoveries,
-        wait_key=row.wait_key,
-        wait_reason=row.wait_reason,
-        wait_deadline=_utc(row.wait_deadline),
-        started_at=_utc(row.started_at),
-    )
-
-
-def _step(row: Any) -> StepRow:
-    return StepRow(
-        step_id=row.step_id,
-        status=row.status,
-        attempt=row.attempt,
-        tries=row.tries,
-        next_retry_at=_utc(row.next_retry_at),
-        idempotency_key=row.idempotency_key,
-        external_ids=json.loads(row.external_ids or "{}"),
-        output=json.loads(row.output or "{}"),
-        summary=row.summary,
-        error=row.error,
-        owner_input=json.loads(row.owner_input) if row.owner_input else None,
-        started_at=_utc(row.started_at),
-        finished_at=_utc(row.finished_at),
-    )
-
-
-def _event(row: Any) -> RunEvent:
-    return RunEvent(
-        run_id=row.run_id,
-        owner_id=row.owner_id,
-        seq=row.seq,
-        kind=RunEventKind(row.kind),
-        message=row.message,
-        at=_utc(row.at),
-        step_id=row.step_id,
-        data=json.loads(row.data or "{}"),
-    )

@@ -1,0 +1,143 @@
+"""Run endings: park, succeed, cancel, fail, and saga compensation in reverse order."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+
+from core.errors import (
+    StaleAttempt,
+)
+from core.events import RunEventKind
+from core.ports import RunStatus
+from executor.journal import RunRow
+from executor.recipe import Recipe, StepResult
+from executor.runner.base import RunnerBase
+from executor.runner.outcomes import _Wait
+
+log = logging.getLogger(__name__)
+
+
+class RunnerEndings(RunnerBase):
+    """How a run stops: parked for the owner, succeeded, cancelled, failed (compensating in reverse order)."""
+
+    # ----------------------------------------------------------------------------------------- endings
+    def _park(self, row: RunRow, wait_outcome: _Wait) -> None:
+        signal = wait_outcome.signal
+        deadline = self._clock.now() + timedelta(seconds=signal.timeout_seconds)
+        event = self.journal.set_waiting(
+            row.id,
+            attempt=row.attempt,
+            key=signal.key,
+            reason=signal.reason,
+            deadline=deadline,
+            owner_id=row.record.owner_id,
+            step_id=wait_outcome.step.id,
+        )
+        self._publish(event, row.record.reply_route)
+
+    def _finish_succeeded(self, row: RunRow, recipe: Recipe, done: Mapping[str, StepResult]) -> None:
+        parts = [done[s.id].summary for s in recipe.steps if s.id in done and done[s.id].summary]
+        summary = "Done. " + " ".join(p if p.endswith(".") else p + "." for p in parts) if parts else "Done."
+        if recipe.summarize is not None:
+            summary = recipe.summarize(done)
+        external: dict[str, str] = {}
+        for s in recipe.steps:
+            if s.id in done:
+                external.update(done[s.id].external_ids)
+        event = self.journal.finish(
+            row.id,
+            attempt=row.attempt,
+            status=RunStatus.SUCCEEDED,
+            kind=RunEventKind.SUCCEEDED,
+            message=summary,
+            owner_id=row.record.owner_id,
+            summary=summary,
+            data={"external_ids": external},
+        )
+        self._publish(event, row.record.reply_route)
+        self._audit_run(row, recipe, success=True, detail={"status": "succeeded"})
+
+    def _finish_cancelled(self, row: RunRow, recipe: Recipe) -> None:
+        undone = self._compensate(row, recipe)
+        message = "Cancelled." + (f" I undid: {', '.join(undone)}." if undone else "")
+        event = self.journal.finish(
+            row.id,
+            attempt=row.attempt,
+            status=RunStatus.CANCELLED,
+            kind=RunEventKind.CANCELLED,
+            message=message,
+            owner_id=row.record.owner_id,
+            summary=message,
+            data={"compensated": undone},
+        )
+        self._publish(event, row.record.reply_route)
+        self._audit_run(row, recipe, success=False, detail={"status": "cancelled"})
+
+    def _finish_failed(self, row: RunRow, recipe: Recipe | None, reason: str, code: str, *, compensate: bool) -> None:
+        undone = self._compensate(row, recipe) if (compensate and recipe is not None) else []
+        guide = recipe.manual_guide_url if recipe is not None else None
+        message = reason
+        if undone:
+            message += f" I undid what I had done: {', '.join(undone)}."
+        if guide:
+            message += f" You can finish it by hand: {guide}"
+        status, kind = (
+            (RunStatus.COMPENSATED, RunEventKind.COMPENSATED) if undone else (RunStatus.FAILED, RunEventKind.FAILED)
+        )
+        event = self.journal.finish(
+            row.id,
+            attempt=row.attempt,
+            status=status,
+            kind=kind,
+            message=message,
+            owner_id=row.record.owner_id,
+            error=reason,
+            data={"reason": reason, "code": code, "manual_guide_url": guide, "compensated": undone},
+        )
+        self._publish(event, row.record.reply_route)
+        if recipe is not None:
+            self._audit_run(row, recipe, success=False, detail={"status": status.value, "code": code})
+
+    def _compensate(self, row: RunRow, recipe: Recipe) -> list[str]:
+        """Undo done steps in reverse order; each undo is journaled (a crash resumes the remaining ones)."""
+        journal_steps = self.journal.step_rows(row.id)
+        undone: list[str] = []
+        for step in reversed(recipe.steps):
+            entry = journal_steps.get(step.id)
+            if entry is None or step.compensate is None or entry.status not in ("done", "started", "failed"):
+                continue
+            outputs = {k: v.output for k, v in journal_steps.items() if v.status == "done"}
+            ctx = self._context(row, step, outputs, entry, resumed=True)
+            started = time.monotonic()
+            try:
+                if entry.status == "done":
+                    result: StepResult | None = StepResult(
+                        summary=entry.summary or "", external_ids=entry.external_ids, output=entry.output
+                    )
+                else:  # interrupted or failed mid-step: undo only what verify proves happened
+                    result = step.verify(ctx) if step.verify is not None else None
+                if result is None:
+                    continue
+                step.compensate(ctx, result)
+            except StaleAttempt:
+                raise
+            except Exception:
+                log.exception("compensation of %s in run %s failed", step.id, row.id)
+                self._audit_step(
+                    row, step, phase="finished", success=False, started=started, ctx=ctx, compensation=True
+                )
+                continue
+            event = self.journal.step_compensated(
+                row.id,
+                attempt=row.attempt,
+                step_id=step.id,
+                event_message=f"Undone: {step.title}.",
+                owner_id=row.record.owner_id,
+            )
+            self._publish(event, row.record.reply_route)
+            self._audit_step(row, step, phase="finished", success=True, started=started, ctx=ctx, compensation=True)
+            undone.append(step.title)
+        return undone
