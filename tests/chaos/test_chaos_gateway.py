@@ -181,8 +181,7 @@ def test_fifty_concurrent_approvals_of_one_consent_start_exactly_one_run(stack: 
 
         with ThreadPoolExecutor(max_workers=50) as pool:
             codes = Counter(pool.map(approve, [url] * 50))
-        assert all(code < 500 for code in codes), codes
-        assert codes[200] >= 1, codes
+        assert codes == {200: 1, 409: 49}, codes  # one approval wins; the rest are told it was already decided
         record = stack.container.consents.get(pending.id)
         assert record is not None and record.status.value == "approved"
         started = run_ids_for_consent(stack, pending.id)
