@@ -61,6 +61,10 @@ class SmsOptOuts(Protocol):
 
     def opt_in(self, phone: str) -> None: ...
 
+    def first_delivery(self, message_sid: str) -> bool:
+        """Record an inbound ``MessageSid``; False when it was already handled (Twilio delivered it again)."""
+        ...
+
 
 # ------------------------------------------------------------------------------------------------ signature
 def _values(params: Mapping[str, FormValue], name: str) -> list[str]:

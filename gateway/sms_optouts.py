@@ -1,4 +1,5 @@
-"""Persisted SMS opt-outs (numbers that texted STOP), on SQLite or PostgreSQL; plus an in-memory twin.
+"""Persisted SMS opt-outs (numbers that texted STOP) and the inbound message ids already handled (Twilio may
+deliver the same message again), on SQLite or PostgreSQL; plus an in-memory twin.
 
 The table lives on its own ``MetaData``; wire it with ``create_schema(engine, components=[SCHEMA])``.
 """
@@ -18,7 +19,13 @@ sms_opt_outs = sa.Table(
     sa.Column("phone", sa.String(32), primary_key=True),
     sa.Column("opted_out_at", sa.DateTime(timezone=True), nullable=False),
 )
-SCHEMA = ("sms", 1, metadata)
+sms_inbound = sa.Table(
+    "sms_inbound_messages",
+    metadata,
+    sa.Column("message_sid", sa.String(64), primary_key=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+SCHEMA = ("sms", 2, metadata)
 
 
 class SqlSmsOptOuts:
@@ -46,6 +53,17 @@ class SqlSmsOptOuts:
         with self._engine.begin() as conn:
             conn.execute(sms_opt_outs.delete().where(sms_opt_outs.c.phone == phone))
 
+    def first_delivery(self, message_sid: str) -> bool:
+        """Record ``message_sid``; False when it was handled before (a redelivery). No sid: always True."""
+        if not message_sid:
+            return True
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(sms_inbound.insert().values(message_sid=message_sid[:64], received_at=datetime.now(UTC)))
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
 
 class MemorySmsOptOuts:
     """`chat.sms.SmsOptOuts` in memory (unit tests, throwaway demos)."""
@@ -53,6 +71,7 @@ class MemorySmsOptOuts:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._phones: set[str] = set()
+        self._seen: set[str] = set()
 
     def is_opted_out(self, phone: str) -> bool:
         with self._lock:
@@ -65,3 +84,12 @@ class MemorySmsOptOuts:
     def opt_in(self, phone: str) -> None:
         with self._lock:
             self._phones.discard(phone)
+
+    def first_delivery(self, message_sid: str) -> bool:
+        if not message_sid:
+            return True
+        with self._lock:
+            if message_sid in self._seen:
+                return False
+            self._seen.add(message_sid)
+            return True

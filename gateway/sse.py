@@ -87,11 +87,16 @@ def stream_events(
     pump = _Pump(stream, owner_id, last, out)
     try:
         yield f"retry: {RETRY_MS}\n: connected\n\n"
+        sent = clock()
         while (remaining := deadline - clock()) > 0:
-            try:
-                item = out.get(timeout=min(heartbeat, remaining))
-            except queue.Empty:
+            # a heartbeat is due ``heartbeat`` s after the last frame, however often the pump re-subscribes
+            if (due := sent + heartbeat - clock()) <= 0:
                 yield ": keep-alive\n\n"
+                sent = clock()
+                continue
+            try:
+                item = out.get(timeout=min(due, remaining))
+            except queue.Empty:
                 continue
             if item is _END:  # the iterator ended: follow again from the last id, without spinning
                 if pump.stop.wait(min(0.5, max(0.0, deadline - clock()))):
@@ -102,6 +107,7 @@ def stream_events(
                 continue
             last = event_id(item)
             yield format_event(item)
+            sent = clock()
     finally:
         pump.stop.set()
 

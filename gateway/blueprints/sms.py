@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 
 from chat import sms
-from core.commands import Reply
+from core.commands import Reply, ResponseType
 from core.errors import Forbidden
 from gateway.openapi import describe
 from gateway.widget_sessions import ChatContainer, chat_container
 
 bp = Blueprint("sms", __name__)
+REDELIVERED = Reply(text="", response_type=ResponseType.GOODBYE)
 
 
 def public_request_url(c: ChatContainer) -> str:
@@ -40,6 +41,8 @@ def inbound_sms() -> Response:
     form = request.form.to_dict(flat=False)
     if not sms.verify(public_request_url(c), form, request.headers.get("X-Twilio-Signature"), _auth_token(c)):
         raise Forbidden("The Twilio signature did not match.")
+    if not c.sms_opt_outs.first_delivery(request.form.get("MessageSid", "")):
+        return Response(sms.render_twiml(REDELIVERED), mimetype="text/xml")  # handled once already: stay silent
     c.rate_limiter.check("sms_phone", request.form.get("From", "-"))
     result = sms.parse(
         form,

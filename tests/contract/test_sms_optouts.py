@@ -35,3 +35,11 @@ def test_sql_opt_out_survives_a_new_store_instance(engine: Engine) -> None:
     create_schema(engine, components=[SCHEMA])
     SqlSmsOptOuts(engine=engine).opt_out("+15550003333")
     assert SqlSmsOptOuts(engine=engine).is_opted_out("+15550003333")
+
+
+def test_an_inbound_message_id_is_handled_once(opt_outs: Any) -> None:
+    sid = "SM" + "a" * 32
+    assert opt_outs.first_delivery(sid) is True
+    assert opt_outs.first_delivery(sid) is False  # Twilio delivered it again
+    assert opt_outs.first_delivery("SM" + "b" * 32) is True
+    assert opt_outs.first_delivery("") is True and opt_outs.first_delivery("") is True  # no id: never deduplicated

@@ -52,3 +52,20 @@ def test_other_owners_events_are_never_streamed_or_polled() -> None:
     assert [e["message"] for e in poll_events(Leaky(), "own_1", after=None)] == ["yours"]
     frames = [f for f in stream_events(Leaky(), "own_1", after=None, lifetime=0.3, heartbeat=1) if "id:" in f]
     assert all("run_1:0" in f for f in frames) and frames
+
+
+class EmptyEndingStream:
+    """Like the journal's stream: each subscription waits briefly, finds nothing, and ends."""
+
+    def subscribe(self, owner_id: str, *, after: str | None = None) -> Iterator[RunEvent]:
+        import time
+
+        time.sleep(0.02)
+        yield from ()
+
+
+def test_heartbeats_still_go_out_when_idle_subscriptions_keep_ending() -> None:
+    # regression (found by the load benchmark): re-subscribing every couple of seconds used to reset the
+    # heartbeat timer, so an idle SSE connection under gunicorn received no byte at all after "connected"
+    frames = list(stream_events(EmptyEndingStream(), "own_1", after=None, lifetime=2.0, heartbeat=0.2))
+    assert frames.count(": keep-alive\n\n") >= 2
