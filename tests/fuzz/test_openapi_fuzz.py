@@ -7,6 +7,7 @@ per generation mode rather than collected by ``@schema.parametrize()`` at import
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -14,7 +15,6 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-import pytest
 from tests.fuzz.world import FuzzWorld, examples, tried
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]

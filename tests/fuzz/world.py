@@ -14,7 +14,7 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +25,9 @@ from flask import Flask
 
 from chat.sessions import WidgetSigner
 from core.commands import Principal
+from core.ports import Addon, Plan
 from gateway.app import create_app
 from gateway.bootstrap import Container, build_container
-from core.ports import Addon, Plan
 from gateway.ratelimit import MemoryBackend, RateLimiter, Rule
 from gateway.settings import Settings
 from tests.voice_testkit import (
