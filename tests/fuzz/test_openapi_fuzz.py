@@ -23,7 +23,7 @@ CHECKS = [not_a_server_error, content_type_conformance, response_schema_conforma
 def _fuzz_operation(world: FuzzWorld, operation: schemathesis.APIOperation, mode: GenerationMode) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=examples(6),
+        max_examples=examples(4),
         deadline=None,
         derandomize=True,
         suppress_health_check=list(HealthCheck),
