@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fuzz.world import TRIED, FuzzWorld, fuzz_world
+from tests.fuzz.world import ACCEPTED, TRIED, FuzzWorld, fuzz_world
 
 REPRODUCE = "OMNIOPS_FUZZ_EXAMPLES=2000 /work/venv/bin/python -m pytest tests/fuzz -q"
 
@@ -29,19 +29,40 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("fuzz: inputs tried")
     for target, n in sorted(TRIED.items()):
         terminalreporter.write_line(f"fuzz {target}: {n} inputs tried")
-    terminalreporter.write_line(f"fuzz total: {sum(TRIED.values())} inputs, {len(failed)} failing tests")
+    terminalreporter.write_line(f"fuzz total: {_total()} inputs, {len(failed)} failing tests")
     if os.environ.get("OMNIOPS_FUZZ_EXAMPLES"):
         from benchmarks.common import write_fragment
 
-        rows = "\n".join(f"| {target} | {n} |" for target, n in sorted(TRIED.items()))
-        body = (
-            f"Examples per property: {os.environ['OMNIOPS_FUZZ_EXAMPLES']} (short CI run: the defaults in "
-            "`tests/fuzz`). Properties: no 5xx; no consent request, run or queued message from an invalid or "
-            "unauthenticated request; no secret (owner tokens, vault root key, app secret key, Twilio auth token, "
-            "vault-held consumer secret) in any response; SSML escapes slot and catalog text.\n\n"
-            "| Target | Inputs tried |\n|---|---|\n"
-            f"{rows}\n| **total** | **{sum(TRIED.values())}** |\n\n"
-            f"Failures found: {len(failed)}\n"
-        )
-        path = write_fragment("fuzz", "Fuzzing: bad inputs tried", body, command=REPRODUCE)
+        path = write_fragment("fuzz", "Fuzzing: bad inputs tried", _report(len(failed)), command=REPRODUCE)
         terminalreporter.write_line(f"fuzz report written to {path}")
+
+
+def _total() -> int:
+    return sum(n for target, n in TRIED.items() if ACCEPTED not in target)
+
+
+def _report(failures: int) -> str:
+    """The markdown body: per channel target and for the OpenAPI run as a whole, then per operation."""
+    groups: dict[str, list[int]] = {}
+    operations: list[str] = []
+    for target, n in sorted(TRIED.items()):
+        name = target.replace(ACCEPTED, "").strip()
+        group = "openapi (every operation)" if name.startswith("openapi ") else name
+        row = groups.setdefault(group, [0, 0])
+        row[1 if ACCEPTED in target else 0] += n
+        if name.startswith("openapi ") and ACCEPTED not in target:
+            operations.append(f"| `{name.removeprefix('openapi ')}` | {n} |")
+    rows = "\n".join(
+        f"| {g} | {tried} | {ok if not g.startswith('openapi') else '–'} |" for g, (tried, ok) in groups.items()
+    )
+    return (
+        f"Examples per property: {os.environ['OMNIOPS_FUZZ_EXAMPLES']} (the short CI run uses the defaults in "
+        "`tests/fuzz`). Properties: no 5xx; no consent request, run or queued message from an invalid or "
+        "unauthenticated request; no secret (owner tokens, vault root key material, app secret key, Twilio auth "
+        "token, a vault-held consumer secret) in any response; Alexa/Google speech is SSML with text only.\n\n"
+        "| Target | Inputs tried | Accepted (reached the handlers) |\n|---|---|---|\n"
+        f"{rows}\n| **total** | **{_total()}** | |\n\n"
+        f"Failures found: {failures}\n\n"
+        "OpenAPI operations (positive + negative generation; operations without inputs run once):\n\n"
+        "| Operation | Inputs |\n|---|---|\n" + "\n".join(operations) + "\n"
+    )

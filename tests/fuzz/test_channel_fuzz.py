@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from tests.fuzz import strategies as fs
-from tests.fuzz.world import OWNER_PHONE, PUBLIC_URL, SHOP_ORIGIN, TWILIO_TOKEN, FuzzWorld, examples, tried
+from tests.fuzz.world import ACCEPTED, OWNER_PHONE, PUBLIC_URL, SHOP_ORIGIN, TWILIO_TOKEN, FuzzWorld, examples, tried
 from tests.voice_testkit import SKILL_ID, alexa_envelope, google_key_and_cert, google_token, sign, signed
 
 # hostile inputs include 70 kB strings; hypothesis warns when it prints such an example
@@ -54,7 +54,7 @@ def _send(world: FuzzWorld, target: str, path: str, *, authentic: bool, **kw: An
     resp = world.app.test_client().open(path, method=method, **kw)
     tried(target)
     if resp.status_code < 400:
-        tried(f"{target} (accepted, reached the handlers)")
+        tried(f"{target} {ACCEPTED}")
     body = resp.get_data()
     assert resp.status_code < 500, f"{target}: {resp.status_code} {body[:300]!r}"
     assert not world.leaked(body), f"{target}: a secret in the response"

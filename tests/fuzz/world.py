@@ -54,6 +54,7 @@ SHOP_ORIGIN = "https://shop.example"
 WOO_CONSUMER_SECRET = "cs_" + "5" * 40  # a sandbox-style WooCommerce consumer secret, kept in the vault
 WOO_CONSUMER_KEY = "ck_" + "6" * 40
 
+ACCEPTED = "(accepted, reached the handlers)"
 #: Inputs tried per target in this process (reported at the end of the session).
 TRIED: Counter[str] = Counter()
 _TRIED_LOCK = threading.Lock()
