@@ -10,7 +10,7 @@ import pytest
 
 from tests.fuzz.world import ACCEPTED, TRIED, FuzzWorld, fuzz_world
 
-REPRODUCE = "OMNIOPS_FUZZ_EXAMPLES=2000 /work/venv/bin/python -m pytest tests/fuzz -q"
+REPRODUCE = "OMNIOPS_FUZZ_EXAMPLES={n} /work/venv/bin/python -m pytest tests/fuzz -q"
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if os.environ.get("OMNIOPS_FUZZ_EXAMPLES"):
         from benchmarks.common import write_fragment
 
-        path = write_fragment("fuzz", "Fuzzing: bad inputs tried", _report(len(failed)), command=REPRODUCE)
+        path = write_fragment("fuzz", "Fuzzing: bad inputs tried", _report(len(failed)), command=REPRODUCE.format(n=os.environ["OMNIOPS_FUZZ_EXAMPLES"]))
         terminalreporter.write_line(f"fuzz report written to {path}")
 
 
