@@ -33,7 +33,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if os.environ.get("OMNIOPS_FUZZ_EXAMPLES"):
         from benchmarks.common import write_fragment
 
-        path = write_fragment("fuzz", "Fuzzing: bad inputs tried", _report(len(failed)), command=REPRODUCE.format(n=os.environ["OMNIOPS_FUZZ_EXAMPLES"]))
+        path = write_fragment(
+            "fuzz",
+            "Fuzzing: bad inputs tried",
+            _report(len(failed)),
+            command=REPRODUCE.format(n=os.environ["OMNIOPS_FUZZ_EXAMPLES"]),
+        )
         terminalreporter.write_line(f"fuzz report written to {path}")
 
 
