@@ -55,6 +55,19 @@ def init_app(app: Flask) -> None:
             resp.headers["Allow"] = err.get_response().headers["Allow"]
         return resp
 
+    @app.errorhandler(RecursionError)
+    def _too_deep(err: RecursionError) -> Response:
+        # JSON nested past the interpreter's recursion limit (json.loads raises RecursionError, not ValueError,
+        # so every parser in the request path would otherwise answer 500); logged in full in case it is a bug.
+        log.warning("request refused: nesting too deep", exc_info=err)
+        body = {
+            "type": "https://omniops.dev/problems/malformed_request",
+            "title": "Malformed request",
+            "detail": "The request body is nested too deeply.",
+            "code": "malformed_request",
+        }
+        return problem_response(400, body)
+
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Response:
         log.exception("unhandled error")

@@ -26,9 +26,9 @@ def describe(
     request: dict[str, Any] | None = None,
     request_type: str = "application/json",
     responses: dict[int, str] | None = None,
-    response_type: str = "application/json",
+    response_type: str | tuple[str, ...] = "application/json",
 ) -> Callable[[F], F]:
-    """Attach OpenAPI metadata to a view function."""
+    """Attach OpenAPI metadata to a view function (``response_type``: one media type, or each one it serves)."""
 
     def wrap(fn: F) -> F:
         fn._openapi = {  # type: ignore[attr-defined]
@@ -43,6 +43,17 @@ def describe(
         return fn
 
     return wrap
+
+
+def _content(code: int, response_type: str | tuple[str, ...] | None) -> dict[str, Any]:
+    """Media types of one response: problem+json for errors, and HTML pages answer their errors as HTML too."""
+    types = (response_type,) if isinstance(response_type, str) else (response_type or ("application/json",))
+    if code < 400:
+        return {media: {"schema": {}} for media in types}
+    content: dict[str, Any] = {PROBLEM_TYPE: {"schema": PROBLEM_REF}}
+    if "text/html" in types:
+        content["text/html"] = {"schema": {}}
+    return content
 
 
 def build_spec(app: Flask, *, title: str = "OmniOps Assistant Gateway", version: str = "0.1.0") -> dict[str, Any]:
@@ -63,16 +74,7 @@ def build_spec(app: Flask, *, title: str = "OmniOps Assistant Gateway", version:
                 "summary": meta.get("summary", rule.endpoint.replace("_", " ")),
                 "tags": meta.get("tags") or [rule.endpoint.split(".")[0]],
                 "responses": {
-                    str(code): {
-                        "description": text,
-                        "content": {
-                            (
-                                "application/problem+json"
-                                if code >= 400
-                                else meta.get("response_type", "application/json")
-                            ): {"schema": PROBLEM_REF if code >= 400 else {}}
-                        },
-                    }
+                    str(code): {"description": text, "content": _content(code, meta.get("response_type"))}
                     for code, text in (meta.get("responses") or {200: "OK"}).items()
                 },
             }

@@ -131,6 +131,11 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def _bounded(value: Any, limit: int) -> str | None:
+    """A string id within the `Command` limits, else None (an odd id must not turn into a 500)."""
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
 def _dig(data: Any, *keys: str) -> Any:
     for key in keys:
         if not isinstance(data, Mapping):
@@ -227,19 +232,21 @@ class GoogleAssistantAdapter:
                 name, params = pending_name, dict(pending.get("params") or {})
         if (principal is None or principal.owner_id is None) and name != "help":
             return self._channel_reply("link_account", locale, end=True)
-        user_ref = _dig(payload, "user", "params", "omniopsUserId") or _dig(payload, "session", "id")
+        session_id = _bounded(_dig(payload, "session", "id"), 256)
+        user_ref = _bounded(_dig(payload, "user", "params", "omniopsUserId"), 512) or session_id
+        query = _dig(payload, "intent", "query")
         return Command(
             channel=Channel.GOOGLE,
             principal=principal or Principal(),
             intent=name,
             params=vslots.validated_params(name, params),
             locale=locale,
-            reply_route=ReplyRoute(channel=Channel.GOOGLE, to=str(user_ref) if user_ref else None),
-            request_id=str(_dig(payload, "session", "id") or "g")[:90] + ":" + uuid.uuid4().hex[:16],
+            reply_route=ReplyRoute(channel=Channel.GOOGLE, to=user_ref),
+            request_id=(session_id or "g")[:90] + ":" + uuid.uuid4().hex[:16],
             received_at=self._clock(),
-            session_id=_dig(payload, "session", "id"),
+            session_id=session_id,
             confirmation=confirmation,
-            text=_dig(payload, "intent", "query"),
+            text=query[:2000] if isinstance(query, str) else None,
         )
 
     @staticmethod

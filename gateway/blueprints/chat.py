@@ -169,7 +169,7 @@ def decide_consent(consent_id: str) -> Response:
     "The owner's run progress as server-sent events (or JSON with ?poll=1)",
     tags=("chat",),
     auth="widgetSession",
-    response_type="text/event-stream",
+    response_type=("text/event-stream", "application/json"),
     responses={200: "Event stream", 401: "No session", 403: "Visitor session or origin", 429: "Too many"},
 )
 def events() -> Response:
@@ -188,7 +188,9 @@ def events() -> Response:
 
 @bp.get("/v1/chat/widget.js", defaults={"name": "widget.js"})
 @bp.get("/v1/chat/widget.css", defaults={"name": "widget.css"})
-@describe("The embeddable chat widget (script and style)", tags=("chat",), response_type="text/plain")
+@describe(
+    "The embeddable chat widget (script and style)", tags=("chat",), response_type=("text/javascript", "text/css")
+)
 def static_file(name: str) -> Response:
     resp = send_from_directory(STATIC_DIR, name, max_age=300)
     resp.headers["Access-Control-Allow-Origin"] = "*"

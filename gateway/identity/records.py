@@ -22,6 +22,7 @@ class Scope(StrEnum):
     SIRI = "siri"  # POST /v1/channels/siri
     RUNS_READ = "runs:read"  # GET /v1/runs/<id>
     CHAT = "chat"  # chat messages from owner scripts
+    CONSENTS = "consents"  # GET /v1/consents, POST /v1/consents/<id>/revoke
 
 
 class _Record(BaseModel):

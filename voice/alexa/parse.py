@@ -74,6 +74,11 @@ def _dig(data: Any, *keys: str) -> Any:
     return data
 
 
+def _bounded(value: Any, limit: int) -> str | None:
+    """A string id within the `Command` limits, else None (an odd id must not turn into a 500)."""
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
 def _locale(raw: Any) -> str:
     if isinstance(raw, str) and len(raw) == 5 and raw[2] == "-":
         return f"{raw[:2].lower()}-{raw[3:].upper()}"
@@ -91,11 +96,11 @@ def context_of(envelope: Mapping[str, Any]) -> AlexaContext:
         request_type=str(request.get("type", "")),
         request_id=str(request.get("requestId") or "unknown"),
         locale=_locale(request.get("locale")),
-        user_id=user_id if isinstance(user_id, str) else None,
+        user_id=_bounded(user_id, 512),
         access_token=token if isinstance(token, str) and token else None,
         api_endpoint=system.get("apiEndpoint") if isinstance(system.get("apiEndpoint"), str) else None,
         api_access_token=system.get("apiAccessToken") if isinstance(system.get("apiAccessToken"), str) else None,
-        session_id=_dig(envelope, "session", "sessionId"),
+        session_id=_bounded(_dig(envelope, "session", "sessionId"), 256),
         session_attributes=dict(_dig(envelope, "session", "attributes") or {}),
         intent=dict(intent) if isinstance(intent, Mapping) else None,
         dialog_state=request.get("dialogState"),
