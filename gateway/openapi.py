@@ -27,6 +27,7 @@ def describe(
     request_type: str = "application/json",
     responses: dict[int, str] | None = None,
     response_type: str | tuple[str, ...] = "application/json",
+    error_type: str | None = None,
 ) -> Callable[[F], F]:
     """Attach OpenAPI metadata to a view function (``response_type``: one media type, or each one it serves)."""
 
@@ -39,20 +40,24 @@ def describe(
             "request_type": request_type,
             "responses": responses or {200: "OK"},
             "response_type": response_type,
+            "error_type": error_type,
         }
         return fn
 
     return wrap
 
 
-def _content(code: int, response_type: str | tuple[str, ...] | None) -> dict[str, Any]:
-    """Media types of one response: problem+json for errors, and HTML pages answer their errors as HTML too."""
+def _content(code: int, response_type: str | tuple[str, ...] | None, error_type: str | None = None) -> dict[str, Any]:
+    """Media types of one response: problem+json for errors, and HTML pages answer their errors as HTML too;
+    a protocol with its own error format (OAuth's RFC 6749 JSON) declares it as ``error_type``."""
     types = (response_type,) if isinstance(response_type, str) else (response_type or ("application/json",))
     if code < 400:
         return {media: {"schema": {}} for media in types}
     content: dict[str, Any] = {PROBLEM_TYPE: {"schema": PROBLEM_REF}}
     if "text/html" in types:
         content["text/html"] = {"schema": {}}
+    if error_type is not None:
+        content[error_type] = {"schema": {"type": "object"}}
     return content
 
 
@@ -74,7 +79,10 @@ def build_spec(app: Flask, *, title: str = "OmniOps Assistant Gateway", version:
                 "summary": meta.get("summary", rule.endpoint.replace("_", " ")),
                 "tags": meta.get("tags") or [rule.endpoint.split(".")[0]],
                 "responses": {
-                    str(code): {"description": text, "content": _content(code, meta.get("response_type"))}
+                    str(code): {
+                        "description": text,
+                        "content": _content(code, meta.get("response_type"), meta.get("error_type")),
+                    }
                     for code, text in (meta.get("responses") or {200: "OK"}).items()
                 },
             }

@@ -133,6 +133,7 @@ def _grant_page(person: Person, grant: Any) -> WerkzeugResponse:
         400: "invalid_request, invalid_grant, unsupported_grant_type, invalid_scope",
         401: "invalid_client",
     },
+    error_type="application/json",
 )
 def token() -> WerkzeugResponse:
     server = oauth().server

@@ -102,7 +102,7 @@ def test_alexa_payloads(
     confirmation: str,
     raw: bytes,
 ) -> None:
-    raw_token = {"linked": world.siri_token, "revoked": world.revoked_token, "random": "tok_" + "z" * 20}.get(
+    raw_token = {"linked": world.voice_token, "revoked": world.revoked_token, "random": "tok_" + "z" * 20}.get(
         token or ""
     )
     envelope = alexa_envelope(
@@ -151,7 +151,7 @@ def test_valid_signed_alexa_request_with_markup_in_slots_and_catalog_speaks_esca
             "report": {"name": "report", "value": "best sellers", "confirmationStatus": "NONE"},
             "period": {"name": "period", "value": "<speak>&<audio src='https://evil.example/p.mp3'/>"},
         },
-        token=world.siri_token,
+        token=world.voice_token,
     )
     envelope["context"]["System"]["apiEndpoint"] = world.server.base_url
     headers, body = signed(envelope, world.pki.leaf.key)
@@ -166,7 +166,7 @@ def test_valid_signed_alexa_request_with_markup_in_slots_and_catalog_speaks_esca
     envelope = alexa_envelope(
         intent="SetupIntegrationIntent",
         slots={"store_url": {"name": "store_url", "value": slot, "confirmationStatus": "NONE"}},
-        token=world.siri_token,
+        token=world.voice_token,
     )
     headers, body = signed(envelope, world.pki.leaf.key)
     resp = _send(world, "alexa", "/v1/channels/alexa", authentic=True, data=body, headers=headers)
@@ -202,7 +202,7 @@ def test_google_payloads(
     session_params: dict[str, Any],
     raw: bytes | None,
 ) -> None:
-    bearer = {"linked": world.siri_token, "revoked": world.revoked_token, "random": "tok_" + "y" * 20}.get(token or "")
+    bearer = {"linked": world.voice_token, "revoked": world.revoked_token, "random": "tok_" + "y" * 20}.get(token or "")
     payload = {
         "handler": {"name": handler},
         "intent": {"name": intent, "params": params, "query": query},
@@ -379,7 +379,7 @@ def test_signed_alexa_envelope_with_odd_session_or_user_ids_is_answered_not_cras
     world: FuzzWorld, field: str, value: Any
 ) -> None:
     """Regression: ids over the `Command` limits (or of the wrong type) raised ValidationError → 500."""
-    envelope = alexa_envelope(intent="JobStatusIntent", token=world.siri_token)
+    envelope = alexa_envelope(intent="JobStatusIntent", token=world.voice_token)
     if field == "sessionId":
         envelope["session"]["sessionId"] = value
     else:
@@ -402,7 +402,7 @@ def test_signed_google_request_with_odd_query_session_or_user_is_answered_not_cr
         "handler": {"name": "omniops"},
         "intent": {"name": "job_status", "params": {}, "query": "how is my job going"},
         "session": {"id": "sess-1", "params": {}},
-        "user": {"locale": "en-US", "params": {"bearerToken": world.siri_token}},
+        "user": {"locale": "en-US", "params": {"bearerToken": world.voice_token}},
     }
     if where == "query":
         payload["intent"]["query"] = value

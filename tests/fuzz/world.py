@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -24,7 +25,6 @@ import sqlalchemy as sa
 from flask import Flask
 
 from chat.sessions import WidgetSigner
-from core.commands import Principal
 from core.ports import Addon, Plan
 from gateway.app import create_app
 from gateway.bootstrap import Container, build_container
@@ -81,6 +81,7 @@ class FuzzWorld:
     google_key: Any
     owner_id: str
     siri_token: str
+    voice_token: str  # an Alexa/Google account-linking access token (real OAuth store)
     chat_token: str
     revoked_token: str
     widget_key: str
@@ -151,15 +152,26 @@ def fuzz_world(tmp: Path) -> Iterator[FuzzWorld]:
             container.close()
 
 
+def link_voice(container: Container, owner_id: str, person_id: str) -> str:
+    """A real account-linking access token for ``owner_id``, issued through the OAuth store's own grant path
+    (the HTTP flow itself is tested in tests/integration/oauth)."""
+    store = container.oauth.store
+    client = store.add_client(name=f"Alexa for {owner_id}", redirect_uris=["https://pitangui.amazon.com/link"],
+                              agent="test")
+    code, access = secrets.token_urlsafe(16), "ooa_" + secrets.token_urlsafe(32)
+    store.save_code(code, client_id=client.record.id, redirect_uri="https://pitangui.amazon.com/link", scope="voice",
+                    code_challenge=None, code_challenge_method=None, owner_id=owner_id, person_id=person_id)
+    redeemed = store.redeem_code(code, client.record.id)
+    assert redeemed is not None
+    store.issue_tokens(redeemed.grant_id, grant_type="authorization_code", access_token=access,
+                       refresh_token="oor_" + secrets.token_urlsafe(32))
+    return access
+
+
 def _seed(container: Container, server: LocalServer, pki: Pki, gkey: Any, settings: Settings) -> FuzzWorld:
     c = container
     c.google = build_google_adapter(project_id=GOOGLE_PROJECT, certs_url=f"{server.base_url}/oauth2/v1/certs")
 
-    def resolve_access_token(raw: str) -> Principal:
-        principal: Principal = c.owners.resolve_token(raw, "siri")
-        return principal
-
-    c.resolve_access_token = resolve_access_token  # type: ignore[attr-defined]
     c.rate_limiter = RateLimiter(
         backend=MemoryBackend(),
         rules={
@@ -202,6 +214,7 @@ def _seed(container: Container, server: LocalServer, pki: Pki, gkey: Any, settin
         google_key=gkey,
         owner_id=owner.id,
         siri_token=siri.raw,
+        voice_token=link_voice(c, owner.id, person.id),
         chat_token=chat.raw,
         revoked_token=revoked.raw,
         widget_key=widget_key,

@@ -26,7 +26,7 @@ from core.ports import Addon, Plan
 from executor.recipes.woocommerce import DECLARATION
 from gateway.bootstrap import schema_components
 from gateway.callbacks.service import sign_webhook
-from tests.fuzz.world import PUBLIC_URL, SHOP_ORIGIN, TWILIO_TOKEN, FuzzWorld, fuzz_world
+from tests.fuzz.world import PUBLIC_URL, SHOP_ORIGIN, TWILIO_TOKEN, FuzzWorld, fuzz_world, link_voice
 from tests.voice_testkit import alexa_envelope, google_token, signed
 
 PASSWORD = "isolation-pass-123456"
@@ -51,6 +51,10 @@ PUBLIC = {
     "callbacks.woocommerce_keys",  # single-use run tokens (tests/integration/... callbacks)
     "callbacks.woocommerce_return",
     "callbacks.stripe_oauth",
+    "callbacks.woocommerce_signin",  # a single-use run-bound token (tests/e2e/test_woocommerce_browser_key.py)
+    "oauth.authorize",  # the signed-in person links their own owner only (tests/integration/oauth)
+    "oauth.token",  # client credentials + single-use code / refresh token (tests/integration/oauth)
+    "oauth.metadata",
 }
 #: Owner-scoped routes → the test below that proves A cannot reach B through them.
 COVERED = {
@@ -73,6 +77,10 @@ COVERED = {
     "voice.google": "test_voice_channels",
     "sms.inbound_sms": "test_sms_channel",
     "callbacks.woocommerce_webhook": "test_woocommerce_webhook",
+    "exports.exports": "test_data_exports_and_voice_links",
+    "exports.download": "test_data_exports_and_voice_links",
+    "oauth.linked_apps": "test_data_exports_and_voice_links",
+    "oauth.unlink": "test_data_exports_and_voice_links",
 }
 
 
@@ -85,6 +93,7 @@ class Tenant:
     phone_id: str
     token: str
     token_id: str
+    voice_token: str
     widget_key: str
     run_id: str
     pending_consent: str
@@ -170,6 +179,7 @@ def _seed(world: FuzzWorld, name: str, email: str, phone: str, marker: str) -> T
         phone_id=record.id,
         token=token.raw,
         token_id=token.record.id,
+        voice_token=link_voice(c, owner.id, person.id),
         widget_key=key,
         run_id=run.id,
         pending_consent=pending.record.id,
@@ -321,6 +331,30 @@ def test_account_pages(two: Two, unchanged_b: None) -> None:
     assert [t.active for t in two.world.container.owners.list_tokens(b.owner_id)] == [True]
 
 
+def test_data_exports_and_voice_links(two: Two, unchanged_b: None) -> None:
+    a, b = two.a, two.b
+    client = two.client
+    var = Path(two.world.container.settings.var_dir)
+    b_export = var / "exports" / b.owner_id / "run_bexport.json"
+    b_export.parent.mkdir(parents=True, exist_ok=True)
+    b_export.write_text('{"owner_id": "' + b.owner_id + '"}')
+    csrf = _login(client, a.email)
+    listing = client.get("/account/exports").get_data(as_text=True)
+    assert "run_bexport" not in listing
+    assert client.get("/account/exports/run_bexport").status_code == 404
+    b_links = two.world.container.oauth.store.list_links(b.owner_id)
+    assert b_links, "B has a linked voice assistant"
+    page = client.get("/account/linked-apps").get_data(as_text=True)
+    assert b_links[0].grant_id not in page
+    resp = client.post(f"/account/linked-apps/{b_links[0].grant_id}/revoke", data={"csrf_token": csrf})
+    assert resp.status_code == 404
+    assert [link.grant_id for link in two.world.container.oauth.store.list_links(b.owner_id)] == [
+        link.grant_id for link in b_links
+    ]
+    (own,) = two.world.container.oauth.store.list_links(a.owner_id)
+    assert own.grant_id in page  # A sees (and could revoke) A's own link on the same page
+
+
 # ------------------------------------------------------------------------------------------------ channels
 def _siri(two: Two, body: dict[str, Any]) -> dict[str, Any]:
     resp = two.client.post("/v1/channels/siri", json=body, headers=_bearer(two.a.token))
@@ -370,7 +404,7 @@ def test_voice_channels(two: Two, unchanged_b: None) -> None:
         ("StoreReportIntent", {"report": {"name": "report", "value": "best sellers"}}),
         ("ListIntegrationsIntent", {}),
     ):
-        envelope = alexa_envelope(intent=intent, slots=slots, token=a.token)
+        envelope = alexa_envelope(intent=intent, slots=slots, token=a.voice_token)
         envelope["context"]["System"]["apiEndpoint"] = world.server.base_url
         headers, raw = signed(envelope, world.pki.leaf.key)
         resp = two.client.post("/v1/channels/alexa", data=raw, headers=headers)
@@ -387,7 +421,7 @@ def test_voice_channels(two: Two, unchanged_b: None) -> None:
             "handler": {"name": "omniops"},
             "intent": {"name": name, "params": params, "query": f"{name} {b.run_id}"},
             "session": {"id": "iso-google", "params": {}},
-            "user": {"locale": "en-US", "params": {"bearerToken": a.token}},
+            "user": {"locale": "en-US", "params": {"bearerToken": a.voice_token}},
         }
         headers = {"Content-Type": "application/json", "google-assistant-signature": google_token(world.google_key)}
         resp = two.client.post("/v1/channels/google", data=json.dumps(payload), headers=headers)
