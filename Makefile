@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test lint unit bench sandbox clean
+.PHONY: run demo test lint unit bench reliability sandbox clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ unit: $(STAMP)
 ## bench: every benchmark; figures go to BENCHMARKS.md
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+## reliability: the long fuzz and chaos suites (CI runs their short versions on every change)
+reliability: $(STAMP)
+	OMNIOPS_CHAOS_TRIALS=50 OMNIOPS_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q tests/chaos tests/fuzz
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
