@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -13,16 +13,17 @@ from gateway.openapi import describe
 bp = Blueprint("voice", __name__)
 
 
-def _channel(name: str) -> tuple[Any, Any]:
+def _handle(name: str, resolve: Callable[[Any], Callable[[str | None], Any]]) -> Response:
+    """read → verify → parse → bus → render, through the channel's adapter (404 when not configured)."""
     container = current_app.extensions["omniops"]
     adapter = getattr(container, name)
     if adapter is None:
         raise NotFound(f"The {name} channel is not configured on this gateway.")
-    return container, adapter
-
-
-def _headers() -> Mapping[str, str]:
-    return cast(Mapping[str, str], request.headers)  # case-insensitive
+    headers = cast(Mapping[str, str], request.headers)  # case-insensitive
+    body = adapter.handle(
+        headers, request.get_data(), bus_handle=container.bus.handle, resolve_owner=resolve(container)
+    )
+    return jsonify(body)
 
 
 @bp.post("/v1/channels/alexa")
@@ -34,11 +35,7 @@ def _headers() -> Mapping[str, str]:
     responses={200: "Alexa response envelope", 400: "Verification failed", 404: "Not configured"},
 )
 def alexa() -> Response:
-    container, adapter = _channel("alexa")
-    body = adapter.handle(
-        _headers(), request.get_data(), bus_handle=container.bus.handle, resolve_owner=container.resolve_voice_token
-    )
-    return jsonify(body)
+    return _handle("alexa", lambda c: c.resolve_voice_token)
 
 
 @bp.post("/v1/channels/google")
@@ -50,11 +47,7 @@ def alexa() -> Response:
     responses={200: "Actions response", 403: "Bad JWT", 404: "Not configured"},
 )
 def google() -> Response:
-    container, adapter = _channel("google")
-    body = adapter.handle(
-        _headers(), request.get_data(), bus_handle=container.bus.handle, resolve_owner=container.resolve_voice_token
-    )
-    return jsonify(body)
+    return _handle("google", lambda c: c.resolve_voice_token)
 
 
 @bp.post("/v1/channels/siri")
@@ -66,11 +59,4 @@ def google() -> Response:
     responses={200: "Short reply to speak, run id, status URL", 400: "Malformed", 401: "Bad token"},
 )
 def siri() -> Response:
-    container, adapter = _channel("siri")
-    body = adapter.handle(
-        _headers(),
-        request.get_data(),
-        bus_handle=container.bus.handle,
-        resolve_owner=lambda raw: container.resolve_owner_token(raw or "", "siri"),
-    )
-    return jsonify(body)
+    return _handle("siri", lambda c: lambda raw: c.resolve_owner_token(raw or "", "siri"))

@@ -12,8 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from core.audit import audit_entry
 from core.errors import ConfigurationError, RateLimited
-from core.ports import AuditEntry, AuditLog, Clock, Ids
+from core.ports import AuditLog, Clock, Ids
 from gateway.identity import schema
 from gateway.identity.passwords import Passwords
 from gateway.identity.records import IdentityPolicy
@@ -52,14 +53,14 @@ class Deps:
     ) -> None:
         """Append one identity audit entry (detail must never hold secrets)."""
         self.audit.append(
-            AuditEntry(
+            audit_entry(
+                f"identity.{action}",
                 owner_id=owner_id,
-                action=f"identity.{action}",
                 agent=agent,
                 success=success,
-                ip_address=ip,
-                user_agent=(user_agent or None) and user_agent[:300],
-                detail={k: v for k, v in detail.items() if v is not None},
+                ip=ip,
+                user_agent=user_agent,
+                **detail,
             )
         )
 

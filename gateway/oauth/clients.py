@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from core.audit import audit_entry
 from core.errors import Conflict, InputError, NotFound
-from core.ports import AuditEntry, AuditLog, Clock, Ids
+from core.ports import AuditLog, Clock, Ids
 from gateway.oauth import schema
 from gateway.oauth.records import (
     DEFAULT_SCOPES,
@@ -61,14 +62,14 @@ class ClientBook:
     ) -> None:
         """Append one ``oauth.*`` audit entry (``detail`` never holds a secret)."""
         self._audit.append(
-            AuditEntry(
+            audit_entry(
+                f"oauth.{action}",
                 owner_id=owner_id,
-                action=f"oauth.{action}",
                 agent=agent,
                 success=success,
-                ip_address=ip,
-                user_agent=(user_agent or None) and user_agent[:300],
-                detail={k: v for k, v in detail.items() if v is not None},
+                ip=ip,
+                user_agent=user_agent,
+                **detail,
             )
         )
 
