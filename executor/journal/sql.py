@@ -232,9 +232,20 @@ class SqlJournal(StepJournal):
             )
 
     def set_waiting(
-        self, run_id: str, *, attempt: int, key: str, reason: str, deadline: datetime, owner_id: str, step_id: str
+        self,
+        run_id: str,
+        *,
+        attempt: int,
+        key: str,
+        reason: str,
+        deadline: datetime,
+        owner_id: str,
+        step_id: str,
+        message: str | None = None,
+        data: Mapping[str, Any] | None = None,
     ) -> RunEvent:
-        """Park the run until ``resume(run_id, key, …)`` or ``deadline``; appends ``waiting_for_owner``."""
+        """Park the run until ``resume(run_id, key, …)`` or ``deadline``; appends ``waiting_for_owner``
+        (with ``message``, default ``reason``, and extra event ``data``)."""
         now = self._clock.now()
         with self._engine.begin() as conn:
             seq = self._fence(conn, run_id, attempt, now, events=1)
@@ -260,9 +271,9 @@ class SqlJournal(StepJournal):
                 run_id,
                 owner_id,
                 RunEventKind.WAITING_FOR_OWNER,
-                reason,
+                message or reason,
                 step_id=step_id,
-                data={"key": key, "deadline": deadline.isoformat()},
+                data={"key": key, "deadline": deadline.isoformat(), **(data or {})},
                 now=now,
                 seq=seq,
             )

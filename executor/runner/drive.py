@@ -104,7 +104,7 @@ class Runner(RunnerEndings):
             self._finish_failed(row, recipe, reason, "too_many_recoveries", compensate=True)
             return
         if row.status == RunStatus.WAITING_FOR_OWNER and not row.record.cancel_requested:
-            self._finish_failed(row, recipe, "Timed out waiting for you.", "owner_timeout", compensate=True)
+            self._remind_or_time_out(row, recipe)
             return
         try:
             self._check_consent(row, recipe)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.errors import (
     StaleAttempt,
@@ -19,24 +19,53 @@ from executor.runner.outcomes import _Wait
 
 log = logging.getLogger(__name__)
 
+REMINDER_MIN_WAIT_SECONDS = 60.0  # shorter waits (tests, quick confirmations) time out without a reminder
+
 
 class RunnerEndings(RunnerBase):
     """How a run stops: parked for the owner, succeeded, cancelled, failed (compensating in reverse order)."""
 
     # ----------------------------------------------------------------------------------------- endings
     def _park(self, row: RunRow, wait_outcome: _Wait) -> None:
+        """Wait for the owner. Long waits wake once at half time to remind them, then wait out the rest."""
         signal = wait_outcome.signal
-        deadline = self._clock.now() + timedelta(seconds=signal.timeout_seconds)
+        now = self._clock.now()
+        final = now + timedelta(seconds=signal.timeout_seconds)
+        remind = signal.timeout_seconds >= REMINDER_MIN_WAIT_SECONDS
         event = self.journal.set_waiting(
             row.id,
             attempt=row.attempt,
             key=signal.key,
             reason=signal.reason,
-            deadline=deadline,
+            deadline=now + timedelta(seconds=signal.timeout_seconds / 2) if remind else final,
             owner_id=row.record.owner_id,
             step_id=wait_outcome.step.id,
+            data={"final_deadline": final.isoformat(), "reminder_due": remind},
         )
         self._publish(event, row.record.reply_route)
+
+    def _remind_or_time_out(self, row: RunRow, recipe: Recipe) -> None:
+        """A waiting run's deadline passed: the first time, remind the owner and keep waiting; then time out."""
+        waits = [e for e in self.journal.events(row.id) if e.kind == RunEventKind.WAITING_FOR_OWNER]
+        last = waits[-1] if waits else None
+        final = last.data.get("final_deadline") if last is not None else None
+        if last is not None and last.data.get("reminder_due") and final and row.wait_key:
+            deadline = datetime.fromisoformat(str(final))
+            if deadline > self._clock.now():
+                event = self.journal.set_waiting(
+                    row.id,
+                    attempt=row.attempt,
+                    key=row.wait_key,
+                    reason=row.wait_reason or last.message,
+                    deadline=deadline,
+                    owner_id=row.record.owner_id,
+                    step_id=last.step_id or row.wait_key,
+                    message=f"Reminder: {row.wait_reason or last.message}",
+                    data={"final_deadline": str(final), "reminder_due": False, "reminder": True},
+                )
+                self._publish(event, row.record.reply_route)
+                return
+        self._finish_failed(row, recipe, "Timed out waiting for you.", "owner_timeout", compensate=True)
 
     def _finish_succeeded(self, row: RunRow, recipe: Recipe, done: Mapping[str, StepResult]) -> None:
         parts = [done[s.id].summary for s in recipe.steps if s.id in done and done[s.id].summary]

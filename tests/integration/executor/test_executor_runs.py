@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from executor_counting_service import CountingService
 from executor_harness import Harness
 
@@ -167,6 +168,31 @@ def test_waiting_for_owner_times_out_and_compensates(harness: Harness, counting:
     assert final.kind == RunEventKind.COMPENSATED
     assert final.data["code"] == "owner_timeout"
     assert counting.live("key") == 0
+
+
+def test_a_long_wait_reminds_the_owner_once_at_half_time_then_times_out(
+    harness: Harness, counting: CountingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("executor.runner.endings.REMINDER_MIN_WAIT_SECONDS", 1.0)  # a "long" wait, test-sized
+    run_id = submit(harness, "demo.wait", base_url=counting.url, wait_timeout=2.0)
+    events = harness.events_until_terminal(run_id)
+    waits = [e for e in events if e.kind == RunEventKind.WAITING_FOR_OWNER]
+    assert [w.data.get("reminder", False) for w in waits] == [False, True]
+    assert waits[1].message == "Reminder: " + waits[0].message
+    assert events[-1].kind == RunEventKind.COMPENSATED and events[-1].data["code"] == "owner_timeout"
+
+
+def test_the_owner_can_still_answer_after_the_reminder(
+    harness: Harness, counting: CountingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("executor.runner.endings.REMINDER_MIN_WAIT_SECONDS", 1.0)
+    run_id = submit(harness, "demo.wait", base_url=counting.url, wait_timeout=30.0)
+    for event in harness.executor.bus.subscribe(run_id, timeout=60):
+        if event.kind == RunEventKind.WAITING_FOR_OWNER and event.data.get("reminder"):
+            break
+    harness.wait_status(run_id, RunStatus.WAITING_FOR_OWNER)
+    assert harness.runner.resume(run_id, "approve", {"approved_by": "owner"}) is True
+    assert harness.events_until_terminal(run_id)[-1].kind == RunEventKind.SUCCEEDED
 
 
 def _grant(h: Harness, run_params: dict, *, status: ConsentStatus, consent_id: str, tamper: bool = False) -> None:
