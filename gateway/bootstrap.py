@@ -317,6 +317,7 @@ def _wire(c: Container) -> None:
         recipes=recipes,
         redis_url=s.redis_url,
         queue_path=s.var_dir / "queue.db",
+        lease_seconds=s.worker_lease_seconds,
         consents=c.consents,
         audit=c.audit,
         credentials=VaultCredentialAccess(c.vault_services.vault),

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     worker_threads: int = 2
+    worker_lease_seconds: float = 30.0  # a killed worker's run resumes elsewhere within about one lease
 
     alexa_skill_id: str | None = None
     alexa_ca_bundle: Path | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,17 +77,14 @@ class Stack:
 
 
 @contextmanager
-def running_stack(
-    tmp_path: Path, *, configure: Callable[[Container], Any] | None = None, **overrides: Any
-) -> Iterator[Stack]:
+def running_stack(tmp_path: Path, *, in_process_workers: bool = True, **overrides: Any) -> Iterator[Stack]:
+    """The stack; ``in_process_workers=False`` leaves the runs to worker processes the test starts itself."""
     base = Settings(var_dir=tmp_path / "var", env="test", port=free_port(), log_json=True, **overrides)
     demo = start_demo(base)
     container = build_container(demo.settings, demo=True)
-    if configure is not None:  # extra wiring before the worker starts (e.g. recipes not yet in bootstrap)
-        configure(container)
     seed = seed_demo_owner(container.owners, phone=DEMO_OWNER_PHONE)
     container.demo_owner_id = seed.owner_id
-    worker = start_in_process(container.executor, concurrency=2, reap_interval=0.5)
+    worker = start_in_process(container.executor, concurrency=2, reap_interval=0.5) if in_process_workers else None
     server = BackgroundServer(create_app(container=container), port=demo.settings.port).start()
     http = httpx.Client(timeout=30)
     try:
@@ -95,6 +92,7 @@ def running_stack(
     finally:
         http.close()
         server.stop()
-        worker.stop()
+        if worker is not None:
+            worker.stop()
         container.close()
         demo.sandbox.stop()
