@@ -236,8 +236,12 @@ def handle_work(cmd: Command, svc: Services) -> Reply:
             _decide_quietly(svc, previous, approve=False, via="same_channel")
         return _reply(cmd, t(cmd.locale, "wont_do"), ResponseType.GOODBYE)
     confirmed_here = method is ConsentMethod.SAME_CHANNEL_YES and cmd.confirmation is ConfirmationStatus.CONFIRMED
-    if previous is not None and confirmed_here:  # the yes to the question we asked: approve that very request
+    if confirmed_here:  # a same-channel yes: to the question we asked (that very request), or said up front
         svc.conversations.clear(conversation_key(cmd))
+        if previous is None:
+            previous = svc.consents.create(
+                command=cmd, declaration=recipe.declaration, ttl_seconds=svc.consent_ttl_seconds
+            ).record
         consent = svc.consents.decide(
             previous.id, approve=True, evidence={"via": "same_channel", "channel": str(cmd.channel)}
         )
@@ -252,12 +256,6 @@ def handle_work(cmd: Command, svc: Services) -> Reply:
         consent = svc.consents.decide(consent.id, approve=True, evidence={"via": "policy", "tier": "none"})
         return start_run(svc, consent, recipe, cmd.intent)
     if method is ConsentMethod.SAME_CHANNEL_YES:
-        if cmd.confirmation is ConfirmationStatus.CONFIRMED:
-            consent = svc.consents.decide(
-                consent.id, approve=True, evidence={"via": "same_channel", "channel": str(cmd.channel)}
-            )
-            _audit_decision(svc, consent, approved=True, via="same_channel")
-            return start_run(svc, consent, recipe, cmd.intent)
         _await_confirm(cmd, svc, consent)
         return _reply(
             cmd,
