@@ -405,7 +405,7 @@ def handle_confirm(cmd: Command, svc: Services) -> Reply:
             declaration=consent.declaration,
             ttl_seconds=svc.consent_ttl_seconds,
         )
-        svc.consents.decide(consent.id, approve=False, evidence={"via": "superseded", "by": issued.record.id})
+        _decide_quietly(svc, consent, approve=False, via="superseded")
         link = f"{svc.public_url.rstrip('/')}/consent/{issued.link_token}"
         return _send_link(cmd, svc, owner, issued.record, link, issued.sms_code)
     svc.conversations.clear(conv.key)
@@ -450,13 +450,9 @@ def handle_deny(cmd: Command, svc: Services) -> Reply:
         svc.conversations.clear(conv.key)
     if consent_id is None:
         return _reply(cmd, t(cmd.locale, "ok"), ResponseType.GOODBYE)
-    try:
-        consent = svc.consents.decide(
-            consent_id, approve=False, evidence={"via": "same_channel", "channel": str(cmd.channel)}
-        )
-        _audit_decision(svc, consent, approved=False, via="same_channel")
-    except Conflict:
-        pass
+    pending = svc.consents.get(consent_id)
+    if pending is not None:
+        _decide_quietly(svc, pending, approve=False, via="same_channel")
     return _reply(cmd, t(cmd.locale, "wont_do"), ResponseType.GOODBYE)
 
 
