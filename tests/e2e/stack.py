@@ -23,8 +23,15 @@ from gateway.serve import BackgroundServer
 from gateway.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 LINK_RE = re.compile(r"https?://\S+/consent/[A-Za-z0-9_\-]+")
 URL_RE = re.compile(r"https?://\S+")
 
@@ -70,8 +77,11 @@ class Stack:
         raise AssertionError(f"run {run_id} never reached {statuses}: {run}")
 
     def siri(self, text: str) -> dict[str, Any]:
-        resp = self.http.post(f"{self.url}/v1/channels/siri", json={"text": text},
-                              headers={"Authorization": f"Bearer {self.seed.siri_token}"})
+        resp = self.http.post(
+            f"{self.url}/v1/channels/siri",
+            json={"text": text},
+            headers={"Authorization": f"Bearer {self.seed.siri_token}"},
+        )
         assert resp.status_code == 200, resp.text
         return resp.json()  # type: ignore[no-any-return]
 

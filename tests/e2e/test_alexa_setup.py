@@ -30,8 +30,9 @@ def alexa_stack(tmp_path: Path) -> Iterator[tuple[Stack, Any]]:
     bundle.write_bytes(pem(pki.root.cert))
     with local_server() as certs:
         certs.route("GET", "/echo.api/echo-api-cert-test.pem", 200, pki.chain_pem)
-        with running_stack(tmp_path, alexa_skill_id=SKILL_ID, alexa_ca_bundle=bundle,
-                           alexa_cert_mirror=certs.base_url) as stack:
+        with running_stack(
+            tmp_path, alexa_skill_id=SKILL_ID, alexa_ca_bundle=bundle, alexa_cert_mirror=certs.base_url
+        ) as stack:
             yield stack, pki.leaf.key
 
 
@@ -72,19 +73,33 @@ def test_alexa_setup_with_voice_yes_sms_link_done_text_and_nudge(alexa_stack: tu
     stack, key = alexa_stack
     token = link_account(stack)
     # the owner allowed notifications in the Alexa app
-    ask(stack, key, alexa_envelope(request_type="AlexaSkillEvent.SkillPermissionAccepted", intent=None,
-                                  user_id=USER, token=token, extra_request={
-                                      "body": {"acceptedPermissions": [
-                                          {"scope": "alexa::devices:all:notifications:write"}]}}))
-    slots = {"service": er_slot("service", "woo commerce", "woocommerce"),
-             "store_url": {"name": "store_url", "value": stack.store_url("demo"), "confirmationStatus": "NONE"}}
+    ask(
+        stack,
+        key,
+        alexa_envelope(
+            request_type="AlexaSkillEvent.SkillPermissionAccepted",
+            intent=None,
+            user_id=USER,
+            token=token,
+            extra_request={"body": {"acceptedPermissions": [{"scope": "alexa::devices:all:notifications:write"}]}},
+        ),
+    )
+    slots = {
+        "service": er_slot("service", "woo commerce", "woocommerce"),
+        "store_url": {"name": "store_url", "value": stack.store_url("demo"), "confirmationStatus": "NONE"},
+    }
     first = ask(stack, key, alexa_envelope(intent="SetupIntegrationIntent", slots=slots, token=token, user_id=USER))
     directives = first["response"].get("directives", [])
     assert directives and directives[0]["type"] == "Dialog.ConfirmIntent"
     assert first["response"]["shouldEndSession"] is False
     assert stack.texts() == []  # nothing sent before the yes
-    yes = ask(stack, key, alexa_envelope(intent="SetupIntegrationIntent", slots=slots, token=token, user_id=USER,
-                                        confirmation="CONFIRMED"))
+    yes = ask(
+        stack,
+        key,
+        alexa_envelope(
+            intent="SetupIntegrationIntent", slots=slots, token=token, user_id=USER, confirmation="CONFIRMED"
+        ),
+    )
     assert "sent a link to your phone" in yes["response"]["outputSpeech"]["ssml"]
     assert stack.container.journal.latest_run(stack.seed.owner_id) is None  # a voice yes grants nothing
 

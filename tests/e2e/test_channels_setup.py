@@ -14,10 +14,6 @@ from tests.e2e.test_woocommerce_setup import approve_in_wp_admin
 pytestmark = pytest.mark.browser
 
 
-
-
-
-
 def text_in(stack: Stack, body: str) -> str:
     """The owner texts OmniOps; returns the TwiML reply body."""
     resp = stack.sandbox.twilio.send_inbound(f"{stack.url}/v1/channels/twilio/sms", DEMO_OWNER_PHONE, body)
@@ -53,8 +49,11 @@ def test_revoked_siri_token_is_refused_with_401_and_nothing_runs(stack: Stack) -
     assert stack.siri("what's the status")["status"] is not None
     (token,) = [t for t in stack.container.owners.list_tokens(stack.seed.owner_id) if t.active]
     stack.container.owners.revoke_token(stack.seed.owner_id, token.id, agent="test")
-    resp = stack.http.post(f"{stack.url}/v1/channels/siri", json={"text": "connect stripe"},
-                           headers={"Authorization": f"Bearer {stack.seed.siri_token}"})
+    resp = stack.http.post(
+        f"{stack.url}/v1/channels/siri",
+        json={"text": "connect stripe"},
+        headers={"Authorization": f"Bearer {stack.seed.siri_token}"},
+    )
     assert resp.status_code == 401
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert stack.seed.siri_token not in resp.text

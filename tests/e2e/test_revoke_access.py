@@ -3,36 +3,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.e2e.stack import BROWSER_ARGS, CHROMIUM, LINK_RE, URL_RE, Stack, running_stack
+from tests.e2e.stack import LINK_RE, URL_RE, Stack
 from tests.e2e.test_stripe_setup import connect
 from tests.e2e.test_woocommerce_setup import approve_consent_link, approve_in_wp_admin
 from vault.audit_verify import verify
 
 ARTIFACTS = Path("test-artifacts/revoke")
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.viewport(1280, 800)]
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(tmp_path) as s:
-        yield s
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
+@pytest.fixture(autouse=True)
+def _artifacts() -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def setup_woocommerce(stack: Stack, page: Page) -> str:

@@ -16,10 +16,6 @@ ARTIFACTS = Path("test-artifacts/stripe")
 pytestmark = [pytest.mark.browser, pytest.mark.viewport(1280, 800)]
 
 
-
-
-
-
 def connect(stack: Stack, page: Page, *, approve: bool = True) -> str:
     """Ask, approve the consent link, answer Stripe's OAuth page; returns the run id."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

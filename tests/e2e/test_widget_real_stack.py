@@ -16,8 +16,6 @@ pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)  # shared 2-core machines: allow slow renders, never a timed assertion
 
 
-
-
 @pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])
 def test_widget_sets_up_woocommerce_for_real(stack: Stack, width: int, height: int) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -6,39 +6,26 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from executor.providers.woocommerce import WooCommerceClient
-from tests.e2e.stack import BROWSER_ARGS, CHROMIUM, LINK_RE, Stack, running_stack
+from tests.e2e.stack import LINK_RE, Stack
 from tests.e2e.test_woocommerce_setup import approve_consent_link
 
 ARTIFACTS = Path("test-artifacts/woocommerce-browser")
 PASSWORD = "demo-admin-pass"
 SIGNIN_RE = re.compile(r"sign in for you: (\S+)")
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.viewport(1280, 800)]
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(tmp_path) as s:
-        yield s
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
+@pytest.fixture(autouse=True)
+def _artifacts() -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def every_stored_value(engine: sa.Engine) -> str:

@@ -19,10 +19,6 @@ ARTIFACTS = Path("test-artifacts/woocommerce")
 pytestmark = pytest.mark.browser
 
 
-
-
-
-
 def approve_consent_link(page: Page, link: str, shot: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.goto(link)
