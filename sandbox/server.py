@@ -8,6 +8,7 @@ One HTTP server (werkzeug, threaded) with a path prefix per provider::
     {base}/alexa                       LWA token endpoint + Alexa service APIs (apiEndpoint)
     {base}/__sandbox/faults            POST a fault spec (see Faults.apply), GET the queued ones
     {base}/__sandbox/counters          GET side-effect counters
+    {base}/__sandbox/phone?to=+1555…   GET the texts a phone received (every text without ``to``)
     {base}/__sandbox/reset             POST: drop faults, zero counters
 """
 
@@ -128,6 +129,17 @@ def _admin(sandbox: Sandbox, request: Request) -> Response:
         return json_response({"pending": []})
     if path == "/counters" and request.method == "GET":
         return json_response(sandbox.counters())
+    if path == "/phone" and request.method == "GET":  # the texts a phone received (demo: the owner's phone)
+        to = request.args.get("to", "")
+        messages = sandbox.twilio.messages_to(to) if to else sandbox.twilio.all_messages()
+        return json_response(
+            {
+                "messages": [
+                    {"to": m["to"], "from": m["from"], "body": m["body"], "date_created": m.get("date_created")}
+                    for m in messages
+                ]
+            }
+        )
     if path == "/reset" and request.method == "POST":
         sandbox.reset()
         return json_response({"reset": True})

@@ -121,3 +121,21 @@ def test_status_callback_is_signed(sandbox: Sandbox, receiver: Receiver) -> None
     assert [r["form"]["MessageStatus"] for r in reqs] == ["sent", "delivered"]
     validator = RequestValidator(sandbox.twilio.account.auth_token)
     assert all(validator.validate(cb, r["form"], r["headers"]["X-Twilio-Signature"]) for r in reqs)
+
+
+def test_the_admin_phone_inbox_lists_the_texts_a_number_received() -> None:
+    from sandbox.server import start_sandbox
+
+    sandbox = start_sandbox(seed=0)
+    try:
+        creds = sandbox.describe()["twilio_credentials"]
+        sid, token, sender = creds["account_sid"], creds["auth_token"], creds["from_numbers"][0]
+        url = f"{sandbox.urls['twilio']}/2010-04-01/Accounts/{sid}/Messages.json"
+        for to, body in (("+15551230000", "hello owner"), ("+15559990000", "someone else")):
+            resp = httpx.post(url, data={"To": to, "From": sender, "Body": body}, auth=(sid, token))
+            assert resp.status_code == 201
+        inbox = httpx.get(f"{sandbox.base_url}/__sandbox/phone", params={"to": "+15551230000"}).json()
+        assert [m["body"] for m in inbox["messages"]] == ["hello owner"]
+        assert len(httpx.get(f"{sandbox.base_url}/__sandbox/phone").json()["messages"]) == 2
+    finally:
+        sandbox.stop()
