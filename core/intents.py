@@ -60,6 +60,12 @@ class Task(StrEnum):
     RESTOCK_LOW_INVENTORY = "restock_low_inventory"
 
 
+class Workflows(StrEnum):
+    """``revoke_access`` targets besides services: the owner's scheduled workflows (standing consents)."""
+
+    ALL = "schedules"  # every scheduled workflow; a task name (sales_report, …) stops the ones doing that task
+
+
 Period = Literal["today", "yesterday", "this_week", "last_week", "this_month", "last_month", "last_30_days"]
 
 #: Spoken/typed names for each enum value (lower case). The NLU and the voice slot types use these.
@@ -132,6 +138,27 @@ TASK_SYNONYMS: Mapping[str, tuple[str, ...]] = {
     Task.SALES_REPORT: ("sales report", "sales summary", "report", "sales numbers", "revenue report"),
     Task.RESTOCK_LOW_INVENTORY: ("restock", "reorder", "low inventory", "low stock", "replenish"),
 }
+WORKFLOW_SYNONYMS: Mapping[str, tuple[str, ...]] = {
+    Workflows.ALL: (
+        "schedules",
+        "schedule",
+        "scheduled work",
+        "scheduled workflows",
+        "scheduled workflow",
+        "scheduled tasks",
+        "scheduled jobs",
+        "recurring work",
+        "recurring tasks",
+        "recurring jobs",
+        "standing consent",
+        "standing consents",
+        "workflows",
+        "workflow",
+        "automations",
+    ),
+}
+#: What ``revoke_access`` may name: a service, every scheduled workflow, or the workflows doing one task.
+REVOKE_TARGET_SYNONYMS: Mapping[str, tuple[str, ...]] = {**SERVICE_SYNONYMS, **WORKFLOW_SYNONYMS, **TASK_SYNONYMS}
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SCHEDULE_RE = re.compile(r"^every (day|week|" + "|".join(WEEKDAYS) + r")( at ([01]\d|2[0-3]):[0-5]\d)?$")
@@ -244,6 +271,13 @@ class RunRefParams(Params):
 
 class ServiceParams(Params):
     service: Service | None = None
+
+
+class RevokeParams(Params):
+    """``revoke_access``: a service (disconnect it), ``schedules`` (stop every scheduled workflow and revoke its
+    standing consent) or a task name (stop the scheduled workflows doing that task)."""
+
+    service: Service | Workflows | Task | None = None
 
 
 @dataclass(frozen=True)
@@ -435,12 +469,12 @@ _SPECS: tuple[IntentSpec, ...] = (
     ),
     IntentSpec(
         name="revoke_access",
-        params=ServiceParams,
+        params=RevokeParams,
         tier=ConsentTier.CONFIRM,
         autonomous=True,
-        summary="Remove OmniOps' access to a service and delete the keys we hold.",
+        summary="Remove OmniOps' access to a service and delete the keys we hold, or stop scheduled work.",
         required=("service",),
-        prompts={"service": "Which service should I disconnect?"},
+        prompts={"service": "Which service should I disconnect, or which scheduled work should I stop?"},
         utterances=(
             "revoke access to stripe",
             "disconnect woocommerce",
@@ -450,6 +484,9 @@ _SPECS: tuple[IntentSpec, ...] = (
             "stop accessing my google analytics",
             "revoke the facebook pixel access",
             "take away omniops access to stripe",
+            "stop my scheduled sales report",
+            "revoke the standing consent for my schedules",
+            "stop the weekly restock",
         ),
     ),
     IntentSpec(
