@@ -49,8 +49,10 @@ from core.ports import (
     Reports,
     RunRecord,
     RunStatus,
+    Schedules,
     Vault,
 )
+from core.schedules import describe
 
 MANUAL_GUIDE_URL = "https://omniops.dev/guides"
 CONVERSATION_TTL = timedelta(minutes=10)
@@ -83,6 +85,7 @@ class Services:
     public_url: str
     consent_ttl_seconds: int = 15 * 60
     entitlement: EntitlementCheck = refusal
+    schedules: Schedules | None = None  # the owner's scheduled workflows (standing grants), when wired
 
 
 class DecideConsent(BaseModel):
@@ -205,13 +208,20 @@ def start_run(svc: Services, consent: ConsentRecord, recipe: RecipeInfo, cmd_int
 
 
 # ------------------------------------------------------------------------------------------------ work intents
+def _not_entitled(cmd: Command, svc: Services, owner: Owner | None = None) -> Reply | None:
+    refused = svc.entitlement(owner or _owner(cmd, svc), cmd.intent, cmd.params)
+    if refused is None:
+        return None
+    text, guide = refused
+    return _reply(cmd, text, ResponseType.NOT_ENTITLED, link=guide, error_code="not_entitled")
+
+
 def handle_work(cmd: Command, svc: Services) -> Reply:
     """Any intent that acts on a third party: elicit params, then collect consent, then queue the run."""
     owner = _owner(cmd, svc)
-    refusal = svc.entitlement(owner, cmd.intent, cmd.params)
-    if refusal is not None:
-        text, guide = refusal
-        return _reply(cmd, text, ResponseType.NOT_ENTITLED, link=guide, error_code="not_entitled")
+    refused = _not_entitled(cmd, svc, owner)
+    if refused is not None:
+        return refused
     recipe = svc.recipes.for_command(cmd.intent, cmd.params)
     missing = list(cmd.spec.missing(cmd.params))
     if recipe is not None:
@@ -296,6 +306,43 @@ def handle_work(cmd: Command, svc: Services) -> Reply:
             reprompt="text_link_reprompt",
         )
     return _send_link(cmd, svc, owner, consent, link, issued.sms_code)
+
+
+def handle_schedule_workflow(cmd: Command, svc: Services) -> Reply:
+    """``schedule_workflow``: refuse early when there is no store to report on or it is scheduled already."""
+    refused = _not_entitled(cmd, svc)
+    if refused is not None:
+        return refused
+    owner_id = cmd.principal.owner_id or ""
+    if svc.reports.report(owner_id, "sales_summary", None) is None:
+        svc.conversations.clear(conversation_key(cmd))
+        return _reply(
+            cmd,
+            t(cmd.locale, "schedule_needs_store"),
+            ResponseType.ERROR,
+            error_code="no_store",
+            suggestions=("suggest.setup_woo",),
+        )
+    schedule, tasks = cmd.params.get("schedule"), cmd.params.get("tasks")
+    if svc.schedules is not None and schedule and tasks:
+        for existing in svc.schedules.active(owner_id):
+            if existing.schedule == schedule and set(existing.tasks) == set(tasks):
+                svc.conversations.clear(conversation_key(cmd))
+                what = describe(existing.schedule, existing.tasks, weekday=existing.weekday)
+                return _reply(cmd, t(cmd.locale, "already_scheduled", what=what), ResponseType.QUERY_ANSWER)
+    return handle_work(cmd, svc)
+
+
+def handle_revoke_access(cmd: Command, svc: Services) -> Reply:
+    """``revoke_access``: a service is disconnected by its recipe; scheduled work only if there is some."""
+    target = cmd.params.get("service")
+    workflow_targets = {intents.Workflows.ALL.value, *(task.value for task in intents.Task)}
+    if svc.schedules is not None and target in workflow_targets:  # revoking is in every plan
+        active = svc.schedules.active(cmd.principal.owner_id or "")
+        if not any(target == intents.Workflows.ALL.value or target in s.tasks for s in active):
+            svc.conversations.clear(conversation_key(cmd))
+            return _reply(cmd, t(cmd.locale, "no_schedules"), ResponseType.QUERY_ANSWER)
+    return handle_work(cmd, svc)
 
 
 def _send_link(cmd: Command, svc: Services, owner: Owner, consent: ConsentRecord, link: str, code: str) -> Reply:
@@ -583,8 +630,13 @@ def handle_cancel_job(cmd: Command, svc: Services) -> Reply:
 
 
 def handle_list_integrations(cmd: Command, svc: Services) -> Reply:
-    creds = [c for c in svc.vault.list(cmd.principal.owner_id or "") if not c.revoked]
+    owner_id = cmd.principal.owner_id or ""
+    creds = [c for c in svc.vault.list(owner_id) if not c.revoked]
+    scheduled = svc.schedules.active(owner_id) if svc.schedules is not None else ()
+    items = "; ".join(describe(s.schedule, s.tasks, weekday=s.weekday) for s in scheduled)
     if not creds:
+        if scheduled:
+            return _reply(cmd, t(cmd.locale, "scheduled_list", items=items), ResponseType.QUERY_ANSWER)
         return _reply(
             cmd,
             t(cmd.locale, "nothing_connected"),
@@ -592,7 +644,10 @@ def handle_list_integrations(cmd: Command, svc: Services) -> Reply:
             suggestions=("suggest.setup_woo", "suggest.connect_stripe"),
         )
     names = sorted({_service_name(c.service) for c in creds})
-    return _reply(cmd, t(cmd.locale, "connected", names=", ".join(names)), ResponseType.QUERY_ANSWER)
+    text = t(cmd.locale, "connected", names=", ".join(names))
+    if scheduled:
+        text += " " + t(cmd.locale, "scheduled_list", items=items)
+    return _reply(cmd, text, ResponseType.QUERY_ANSWER)
 
 
 def handle_help(cmd: Command, svc: Services) -> Reply:
@@ -622,8 +677,8 @@ HANDLERS: Mapping[str, Handler] = {
     "setup_integration": handle_work,
     "setup_store": handle_work,
     "migrate_store": handle_work,
-    "schedule_workflow": handle_work,
-    "revoke_access": handle_work,
+    "schedule_workflow": handle_schedule_workflow,
+    "revoke_access": handle_revoke_access,
     "fix_integration": handle_work,
     "export_data": handle_work,
     "delete_data": handle_work,

@@ -137,6 +137,38 @@ class ConsentStore(Protocol):
         ...
 
 
+# --------------------------------------------------------------------------------------------- schedules
+class ScheduleStatus(StrEnum):
+    ACTIVE = "active"
+    STOPPED = "stopped"
+
+
+class ScheduleRecord(Record):
+    """A recurring workflow the owner approved once (a standing consent grant), and when it fires next."""
+
+    id: str
+    owner_id: str
+    consent_id: str  # the standing grant every run of this schedule executes under
+    schedule: str  # normalized: "every monday at 09:00"
+    tasks: tuple[str, ...]
+    timezone: str
+    weekday: int | None  # resolved day (0 = Monday) for weekly schedules; None = every day
+    at: str  # local "HH:MM"
+    status: ScheduleStatus
+    next_run_at: datetime
+    created_at: datetime
+    last_run_id: str | None = None
+    last_fired_at: datetime | None = None
+    stopped_at: datetime | None = None
+    stopped_reason: str | None = None  # "revoked", "expired", "cancelled", …
+
+
+class Schedules(Protocol):
+    def active(self, owner_id: str) -> Sequence[ScheduleRecord]:
+        """The owner's schedules that still fire, oldest first."""
+        ...
+
+
 # --------------------------------------------------------------------------------------------- recipes
 class RecipeInfo(Record):
     """What the core needs to know about the recipe serving a command."""

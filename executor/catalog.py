@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -167,70 +168,123 @@ def period_window(period: str | None, now: datetime) -> tuple[datetime, datetime
     return windows.get(period)
 
 
+@dataclass(frozen=True)
+class SalesFigures:
+    """Orders and revenue in a window, and the best sellers by units."""
+
+    orders: int
+    revenue: Decimal
+    currency: str | None
+    best_sellers: tuple[tuple[str, int], ...]  # (name, units), most sold first
+
+
+@dataclass(frozen=True)
+class RestockItem:
+    """A product that is out of stock or at/below the low-stock threshold."""
+
+    name: str
+    sku: str | None
+    stock: int
+    status: str | None
+    sold: int  # units in the orders of the window asked for
+
+
 class SqlReports:
-    """`core.ports.Reports` from the synced catalog."""
+    """`core.ports.Reports` from the synced catalog, plus the figures scheduled workflows text the owner."""
 
     def __init__(self, engine: Engine, *, clock: Clock) -> None:
         self._engine = engine
         self._clock = clock
 
-    def report(self, owner_id: str, report: str, period: str | None) -> Sequence[ReportRow] | None:
+    def synced(self, owner_id: str) -> bool:
+        """Whether a store has been synced for ``owner_id``."""
         with self._engine.connect() as conn:
-            synced = conn.execute(
-                sa.select(sa.func.count()).select_from(products).where(products.c.owner_id == owner_id)
-            ).scalar_one()
-            if not synced:
-                return None
-            if report == "low_stock":
-                rows = conn.execute(
-                    sa.select(products.c.name, products.c.stock_quantity, products.c.stock_status)
-                    .where(
-                        products.c.owner_id == owner_id,
-                        sa.or_(
-                            products.c.stock_status == "outofstock",
-                            sa.and_(
-                                products.c.manage_stock.is_(True), products.c.stock_quantity <= LOW_STOCK_THRESHOLD
-                            ),
-                        ),
-                    )
-                    .order_by(products.c.stock_quantity.asc(), products.c.name)
-                    .limit(10)
-                ).all()
-                return [
-                    ReportRow(
-                        label=r.name,
-                        value=r.stock_quantity if r.stock_quantity is not None else 0,
-                        detail=r.stock_status,
-                    )
-                    for r in rows
-                ]
-            window = period_window(period, self._clock.now())
-            query = sa.select(orders.c.total, orders.c.line_items).where(orders.c.owner_id == owner_id)
-            if window:
-                query = query.where(orders.c.created_at >= window[0], orders.c.created_at < window[1])
-            order_rows = conn.execute(query).all()
-            if report == "sales_summary":
-                revenue = sum((_money(r.total) for r in order_rows), Decimal(0))
-                return [
-                    ReportRow(label="Orders", value=len(order_rows)),
-                    ReportRow(label="Revenue", value=f"{revenue:.2f}"),
-                ]
-            if report == "best_sellers":
-                if window is None and not order_rows:
+            return bool(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(products).where(products.c.owner_id == owner_id)
+                ).scalar_one()
+            )
+
+    def sales_between(self, owner_id: str, start: datetime | None, end: datetime | None) -> SalesFigures:
+        """Orders, revenue and best sellers of the orders created in [start, end) (None: unbounded)."""
+        query = sa.select(orders.c.total, orders.c.currency, orders.c.line_items).where(orders.c.owner_id == owner_id)
+        if start is not None:
+            query = query.where(orders.c.created_at >= start)
+        if end is not None:
+            query = query.where(orders.c.created_at < end)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        units = _units_by_name(r.line_items for r in rows)
+        return SalesFigures(
+            orders=len(rows),
+            revenue=sum((_money(r.total) for r in rows), Decimal(0)),
+            currency=next((r.currency for r in rows if r.currency), None),
+            best_sellers=tuple(sorted(units.items(), key=lambda kv: (-kv[1], kv[0]))),
+        )
+
+    def restock_list(self, owner_id: str, *, sold_since: datetime | None = None, limit: int = 10) -> list[RestockItem]:
+        """Out-of-stock and low-stock products (fewest left first), with units sold since ``sold_since``."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(products.c.name, products.c.sku, products.c.stock_quantity, products.c.stock_status)
+                .where(
+                    products.c.owner_id == owner_id,
+                    sa.or_(
+                        products.c.stock_status == "outofstock",
+                        sa.and_(products.c.manage_stock.is_(True), products.c.stock_quantity <= LOW_STOCK_THRESHOLD),
+                    ),
+                )
+                .order_by(products.c.stock_quantity.asc(), products.c.name)
+                .limit(limit)
+            ).all()
+        sold = self.sales_between(owner_id, sold_since, None).best_sellers if sold_since is not None else ()
+        units = dict(sold)
+        return [
+            RestockItem(
+                name=r.name,
+                sku=r.sku,
+                stock=r.stock_quantity if r.stock_quantity is not None else 0,
+                status=r.stock_status,
+                sold=units.get(r.name, 0),
+            )
+            for r in rows
+        ]
+
+    def report(self, owner_id: str, report: str, period: str | None) -> Sequence[ReportRow] | None:
+        if not self.synced(owner_id):
+            return None
+        if report == "low_stock":
+            return [
+                ReportRow(label=item.name, value=item.stock, detail=item.status) for item in self.restock_list(owner_id)
+            ]
+        window = period_window(period, self._clock.now())
+        figures = self.sales_between(owner_id, *(window or (None, None)))
+        if report == "sales_summary":
+            return [
+                ReportRow(label="Orders", value=figures.orders),
+                ReportRow(label="Revenue", value=f"{figures.revenue:.2f}"),
+            ]
+        if report == "best_sellers":
+            if window is None and not figures.orders:
+                with self._engine.connect() as conn:
                     top = conn.execute(
                         sa.select(products.c.name, products.c.total_sales)
                         .where(products.c.owner_id == owner_id, products.c.total_sales > 0)
                         .order_by(products.c.total_sales.desc(), products.c.name)
                         .limit(5)
                     ).all()
-                    return [ReportRow(label=r.name, value=r.total_sales, detail="sold") for r in top]
-                counts: dict[str, int] = {}
-                for r in order_rows:
-                    for li in json.loads(r.line_items):
-                        counts[str(li.get("name"))] = counts.get(str(li.get("name")), 0) + int(li.get("quantity") or 0)
-                ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-                return [ReportRow(label=name, value=qty, detail="sold") for name, qty in ranked]
+                return [ReportRow(label=r.name, value=r.total_sales, detail="sold") for r in top]
+            return [ReportRow(label=name, value=qty, detail="sold") for name, qty in figures.best_sellers[:5]]
         return []
+
+
+def _units_by_name(line_item_lists: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for raw in line_item_lists:
+        for li in json.loads(raw):
+            name = str(li.get("name"))
+            counts[name] = counts.get(name, 0) + int(li.get("quantity") or 0)
+    return counts
 
 
 def _money(value: str | None) -> Decimal:

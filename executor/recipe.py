@@ -105,8 +105,10 @@ class StepContext:
         owner_input: Mapping[str, Any] | None = None,
         resumed: bool = False,
         locale: str = "en-US",
+        consent_id: str | None = None,
     ) -> None:
         self.run_id = run_id
+        self.consent_id = consent_id  # the grant this run executes under (standing workflows are bound to it)
         self.owner_id = owner_id
         self.step_id = step_id
         self.params = dict(params)
@@ -190,6 +192,10 @@ class Recipe:
     version: int = 1
     params_model: type[BaseModel] | None = None
     summarize: Callable[[Mapping[str, StepResult]], str] | None = None  # the owner's "done" sentence
+    #: A declaration that names the exact params (for example the schedule) instead of the static one.
+    describe: Callable[[Mapping[str, Any]], ConsentDeclaration] | None = None
+    also_serves: tuple[str, ...] = ()  # further ``service`` param values this recipe serves
+    serves_commands: bool = True  # False: started by the system (the scheduler), never chosen for a command
 
     def __post_init__(self) -> None:
         ids = [s.id for s in self.steps]
@@ -216,11 +222,15 @@ class Recipe:
                 return s
         raise KeyError(step_id)
 
-    def info(self) -> RecipeInfo:
-        """The record the core sees (``RecipeCatalog``)."""
+    def declaration_for(self, params: Mapping[str, Any]) -> ConsentDeclaration:
+        """What the owner approves for these params (``describe`` when the recipe has one)."""
+        return self.describe(params) if self.describe is not None else self.declaration
+
+    def info(self, params: Mapping[str, Any] | None = None) -> RecipeInfo:
+        """The record the core sees (``RecipeCatalog``), its declaration rendered for ``params``."""
         return RecipeInfo(
             name=self.name,
-            declaration=self.declaration,
+            declaration=self.declaration_for(params) if params is not None else self.declaration,
             required=self.required,
             prompts=dict(self.prompts),
             expected_seconds=self.expected_seconds,
@@ -229,7 +239,7 @@ class Recipe:
 
     def params_hash(self, params: Mapping[str, Any]) -> str:
         """The hash a consent grant for this recipe and these params carries."""
-        return params_hash(self.intent, params, self.declaration)
+        return params_hash(self.intent, params, self.declaration_for(params))
 
     def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Params checked against ``params_model`` (if any) and ``required``."""
@@ -268,9 +278,9 @@ class RecipeRegistry:
         service = params.get("service")
         fallback: Recipe | None = None
         for recipe in self._by_name.values():
-            if recipe.intent != intent:
+            if recipe.intent != intent or not recipe.serves_commands:
                 continue
-            if recipe.service is not None and recipe.service == service:
+            if recipe.service is not None and service in (recipe.service, *recipe.also_serves):
                 return recipe
             if recipe.service is None and fallback is None:
                 fallback = recipe
@@ -279,4 +289,4 @@ class RecipeRegistry:
     def for_command(self, intent: str, params: Mapping[str, Any]) -> RecipeInfo | None:
         """``RecipeCatalog``: the recipe info serving ``intent`` with ``params``, or None."""
         recipe = self.recipe_for(intent, params)
-        return recipe.info() if recipe is not None else None
+        return recipe.info(params) if recipe is not None else None

@@ -26,12 +26,13 @@ from types import FrameType
 import httpx
 from sqlalchemy.engine import Engine
 
-from core.ports import AuditLog, Clock, ConsentStore, Ids, Notifier
+from core.ports import AuditLog, Clock, ConsentStore, Ids, Notifier, Owners
 from executor.bus import EventBus, InProcessEventBus, RedisEventBus
 from executor.journal import SqlJournal
 from executor.queue import HueyQueue, Reaper, make_huey
 from executor.recipe import CredentialAccess, RecipeRegistry
 from executor.runner import Runner
+from executor.schedules import Scheduler, SchedulerThread, SqlSchedules
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Executor:
     bus: EventBus
     runner: Runner
     recipes: RecipeRegistry
+    scheduler: Scheduler | None = None  # starts the runs of scheduled workflows (standing grants)
 
 
 def default_worker_id() -> str:
@@ -69,8 +71,11 @@ def build_executor(
     lease_seconds: float = 30.0,
     max_recoveries: int = 5,
     worker_id: str | None = None,
+    schedules: SqlSchedules | None = None,
+    owners: Owners | None = None,
 ) -> Executor:
-    """Wire journal, queue (SQLite or Redis Huey), event bus and runner. The schema must exist already."""
+    """Wire journal, queue (SQLite or Redis Huey), event bus, runner and (given ``schedules``, ``consents`` and
+    ``audit``) the workflow scheduler. The schema must exist already."""
     journal = SqlJournal(engine, clock, ids, recipes=recipes, pickup_grace_seconds=3 * lease_seconds)
     queue = HueyQueue(make_huey(name=queue_name, redis_url=redis_url, sqlite_path=queue_path))
     bus: EventBus = (
@@ -92,11 +97,25 @@ def build_executor(
         max_recoveries=max_recoveries,
     )
     queue.bind(runner.execute)
-    return Executor(journal=journal, queue=queue, bus=bus, runner=runner, recipes=recipes)
+    scheduler = None
+    if schedules is not None and consents is not None and audit is not None:
+        scheduler = Scheduler(
+            schedules=schedules,
+            journal=journal,
+            queue=queue,
+            recipes=recipes,
+            consents=consents,
+            audit=audit,
+            clock=clock,
+            agent=f"scheduler:{worker_id or default_worker_id()}",
+            owners=owners,
+        )
+    return Executor(journal=journal, queue=queue, bus=bus, runner=runner, recipes=recipes, scheduler=scheduler)
 
 
 class Worker:
-    """N consumer threads + a scheduler (delayed retries) + the reaper (expired leases)."""
+    """N consumer threads + a scheduler (delayed retries) + the reaper (expired leases) + the workflow
+    scheduler (scheduled workflows' runs), when one is given."""
 
     def __init__(
         self,
@@ -107,6 +126,8 @@ class Worker:
         reap_interval: float | None = None,
         poll_interval: float = 0.05,
         schedule_interval: float = 0.2,
+        workflows: Scheduler | None = None,
+        workflow_interval: float = 15.0,
     ) -> None:
         self._queue = queue
         self._journal = journal
@@ -119,6 +140,7 @@ class Worker:
             interval=reap_interval if reap_interval is not None else max(0.2, lease / 3),
             grace_seconds=lease,
         )
+        self._workflows = SchedulerThread(workflows, interval=workflow_interval) if workflows is not None else None
         self._poll = poll_interval
         self._schedule_interval = schedule_interval
         self._stop = threading.Event()
@@ -139,11 +161,15 @@ class Worker:
         scheduler.start()
         self._threads.append(scheduler)
         self._reaper.start()
+        if self._workflows is not None:
+            self._workflows.start()
 
     def stop(self, *, timeout: float = 30.0) -> None:
         """Stop taking work and wait up to ``timeout`` for in-flight runs."""
         self._stop.set()
         self._reaper.stop()
+        if self._workflows is not None:
+            self._workflows.stop()
         for thread in self._threads:
             thread.join(timeout=timeout)
 
@@ -186,7 +212,13 @@ class Worker:
 
 def start_in_process(executor: Executor, *, concurrency: int = 2, reap_interval: float | None = None) -> Worker:
     """Embedded mode (``omniops run``): start worker threads in this process; call ``stop()`` at shutdown."""
-    worker = Worker(queue=executor.queue, journal=executor.journal, runner=executor.runner, reap_interval=reap_interval)
+    worker = Worker(
+        queue=executor.queue,
+        journal=executor.journal,
+        runner=executor.runner,
+        reap_interval=reap_interval,
+        workflows=executor.scheduler,
+    )
     worker.start(concurrency)
     return worker
 
@@ -200,7 +232,9 @@ def register_cli(
 
     def run(args: argparse.Namespace) -> int:
         executor = build()
-        worker = Worker(queue=executor.queue, journal=executor.journal, runner=executor.runner)
+        worker = Worker(
+            queue=executor.queue, journal=executor.journal, runner=executor.runner, workflows=executor.scheduler
+        )
         return worker.run(concurrency=args.concurrency)
 
     parser.set_defaults(func=run)

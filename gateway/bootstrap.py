@@ -49,6 +49,7 @@ class Container:
     consents: Any = None
     conversations: Any = None
     catalog: Any = None
+    schedules: Any = None
     reports: Any = None
     executor: Any = None
     journal: Any = None
@@ -148,7 +149,7 @@ def derive(secret_key: str, purpose: str) -> bytes:
 
 def schema_components() -> list[tuple[str, int, Any]]:
     """Every component's tables, in one list (the schema is created from it)."""
-    from executor import catalog
+    from executor import catalog, schedules
     from executor import schema as executor_schema
     from gateway import sms_optouts
     from gateway.callbacks import service as callbacks
@@ -165,6 +166,7 @@ def schema_components() -> list[tuple[str, int, Any]]:
         conversations.SCHEMA,
         catalog.SCHEMA,
         executor_schema.SCHEMA,
+        schedules.SCHEMA,
         vault_schema.SCHEMA,
         sms_optouts.SCHEMA,
         callbacks.SCHEMA,
@@ -199,6 +201,8 @@ def _wire(c: Container) -> None:
     from executor.recipes.revoke import StripeRevoke, WooCommerceRevoke
     from executor.recipes.stripe import StripeSetup
     from executor.recipes.woocommerce import WooCommerceSetup
+    from executor.recipes.workflows import WorkflowRecipes
+    from executor.schedules import SqlSchedules
     from executor.worker import build_executor
     from gateway.adapters import FanOutNotifier, RunEventOnlyNotifier, VaultCredentialAccess
     from gateway.callbacks.service import CallbackService
@@ -310,6 +314,11 @@ def _wire(c: Container) -> None:
         PrivacyExport(public_url=s.public_url, exports_dir=s.var_dir / "exports", export=owner_data.export).recipe()
     )
     recipes.add(PrivacyDelete(woocommerce=woo_revoke, stripe=stripe_revoke, erase=owner_data.erase).recipe())
+    c.schedules = SqlSchedules(c.engine, clock=c.clock, ids=c.ids)
+    for recipe in WorkflowRecipes(
+        schedules=c.schedules, reports=c.reports, owners=c.owners, grants=c.consents, audit=c.audit, clock=c.clock
+    ).recipes():
+        recipes.add(recipe)
     c.executor = build_executor(
         engine=c.engine,
         clock=c.clock,
@@ -323,6 +332,8 @@ def _wire(c: Container) -> None:
         credentials=VaultCredentialAccess(c.vault_services.vault),
         notifier=c.notifier,
         http=c.http,
+        schedules=c.schedules,
+        owners=c.owners,
     )
     c.journal = c.executor.journal
     c._closers.append(c.executor.bus.close if hasattr(c.executor.bus, "close") else (lambda: None))
@@ -352,6 +363,7 @@ def _wire(c: Container) -> None:
         extract_param=nlu.extract_param,
         public_url=s.public_url,
         consent_ttl_seconds=s.consent_ttl_seconds,
+        schedules=c.schedules,
     )
     c.bus = MessageBus(services=c.services)
     c.events = JournalEventStream(c.engine, clock=c.clock)

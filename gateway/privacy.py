@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from executor.catalog import Catalog, orders, products
+from executor.schedules import workflow_schedules
 from executor.schema import runs
 from gateway.consent.schema import consent_requests
 from vault.privacy import Privacy
@@ -60,6 +61,11 @@ class OwnerData:
                 products, owner_id, ["product_id", "name", "sku", "price", "stock_quantity"]
             ),
             "catalog_orders": self._rows(orders, owner_id, ["order_id", "status", "total", "created_at"]),
+            "scheduled_workflows": self._rows(
+                workflow_schedules,
+                owner_id,
+                ["id", "schedule", "tasks", "timezone", "status", "created_at", "stopped_at", "stopped_reason"],
+            ),
         }
 
     def export(self, owner_id: str) -> Mapping[str, Any]:
@@ -78,9 +84,14 @@ class OwnerData:
         for link in self.oauth.store.list_links(owner_id):
             self.oauth.store.unlink(owner_id, link.grant_id, agent="privacy.delete")
         with self.engine.begin() as conn:
+            schedules = conn.execute(sa.delete(workflow_schedules).where(workflow_schedules.c.owner_id == owner_id))
             consents = conn.execute(  # the erase job's own grant stays until the job is over
                 sa.delete(consent_requests).where(
                     consent_requests.c.owner_id == owner_id, consent_requests.c.intent != "delete_data"
                 )
             )
-        return {"credentials_erased": report.credentials_deleted, "consents_erased": consents.rowcount}
+        return {
+            "credentials_erased": report.credentials_deleted,
+            "consents_erased": consents.rowcount,
+            "schedules_erased": schedules.rowcount,
+        }

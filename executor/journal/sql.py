@@ -48,16 +48,53 @@ class SqlJournal(StepJournal):
         locale: str = "en-US",
         intent: str | None = None,
         params_hash: str | None = None,
+        run_id: str | None = None,
     ) -> RunRecord:
-        """Insert a queued run and its ``queued`` event; the caller then enqueues the id."""
+        """Insert a queued run and its ``queued`` event; the caller then enqueues the id.
+
+        ``run_id`` makes creation idempotent for callers that derive it (the scheduler: one run per schedule
+        and slot): a second insert of the same id raises ``Conflict`` and changes nothing.
+        """
         now = self._clock.now()
-        run_id = self._ids.new_id("run")
+        run_id = run_id or self._ids.new_id("run")
         known = self._recipes.get(recipe) if self._recipes is not None else None
         version = known.version if known is not None else 1
         if intent is None and known is not None:
             intent = known.intent
         if params_hash is None:
             params_hash = known.params_hash(params) if known is not None else _fallback_hash(recipe, params)
+        try:
+            return self._insert_run(
+                run_id=run_id,
+                owner_id=owner_id,
+                recipe=recipe,
+                version=version,
+                intent=intent,
+                params=params,
+                params_hash=params_hash,
+                consent_id=consent_id,
+                reply_route=reply_route,
+                locale=locale,
+                now=now,
+            )
+        except sa.exc.IntegrityError as err:
+            raise Conflict(f"Run {run_id} exists already.") from err
+
+    def _insert_run(
+        self,
+        *,
+        run_id: str,
+        owner_id: str,
+        recipe: str,
+        version: int,
+        intent: str | None,
+        params: Mapping[str, Any],
+        params_hash: str,
+        consent_id: str | None,
+        reply_route: ReplyRoute,
+        locale: str,
+        now: datetime,
+    ) -> RunRecord:
         with self._engine.begin() as conn:
             conn.execute(
                 runs.insert().values(

@@ -109,6 +109,7 @@ class RunnerBase:
             owner_input=previous.owner_input if previous is not None else None,
             resumed=resumed,
             locale=row.record.locale,
+            consent_id=row.record.consent_id,
         )
 
     def _publish(self, event: RunEvent, route: ReplyRoute) -> None:

@@ -69,7 +69,12 @@ def world() -> dict[str, Any]:
                 ),
             }
         ),
-        reports=FakeReports({(OWNER.id, "best_sellers"): [ReportRow(label="Blue Mug", value=31)]}),
+        reports=FakeReports(
+            {
+                (OWNER.id, "best_sellers"): [ReportRow(label="Blue Mug", value=31)],
+                (OWNER.id, "sales_summary"): [ReportRow(label="Orders", value=3)],
+            }
+        ),
         conversations=FakeConversations(),
         extract_param=_extract,
         public_url="https://gw.example",
