@@ -62,7 +62,7 @@ def list_consents() -> Response:
     c = pages.container()
     principal = pages.owner_principal(c)
     grants = c.consents.list_standing(principal.owner_id or "")
-    return jsonify(consents=[pages.grant_json(g) for g in grants])
+    return jsonify(consents=[pages.grant_json(g, pages.schedule_of(c, g.id)) for g in grants])
 
 
 @bp.post("/v1/consents/<consent_id>/revoke")
@@ -75,4 +75,4 @@ def list_consents() -> Response:
 def revoke(consent_id: str) -> Response:
     c = pages.container()
     record = pages.revoke(c, pages.owner_principal(c), consent_id)
-    return jsonify(pages.grant_json(record))
+    return jsonify(pages.grant_json(record, pages.schedule_of(c, record.id)))

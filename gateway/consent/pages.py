@@ -23,7 +23,8 @@ from core.commands import AuthLevel, Principal, Reply, ResponseType
 from core.errors import AuthenticationRequired, Conflict, ConsentError, NotFound
 from core.handlers import DecideConsent
 from core.messagebus import MessageBus
-from core.ports import AuditEntry, AuditLog, ConsentRecord, ConsentStatus
+from core.ports import AuditEntry, AuditLog, ConsentRecord, ConsentStatus, ScheduleRecord, ScheduleStatus
+from executor.schedules import SqlSchedules, describe_schedule
 from gateway.consent.store import SqlConsentStore, token_hash
 
 COOKIE_PREFIX = "omniops_consent_"
@@ -66,6 +67,8 @@ class ConsentContainer(Protocol):
     consents: SqlConsentStore
     audit: AuditLog
     resolve_owner_token: Callable[[str, str], Principal]
+    schedules: SqlSchedules | None  # scheduled workflows bound to standing grants
+
 
 
 def container() -> ConsentContainer:
@@ -283,8 +286,8 @@ def owner_principal(c: ConsentContainer) -> Principal:
     return principal
 
 
-def grant_json(record: ConsentRecord) -> dict[str, Any]:
-    """A grant as the owner API shows it (hashes, tokens and codes never leave)."""
+def grant_json(record: ConsentRecord, schedule: ScheduleRecord | None = None) -> dict[str, Any]:
+    """A grant as the owner API shows it (hashes, tokens and codes never leave), with its schedule if any."""
     d = record.declaration
     return {
         "id": record.id,
@@ -302,7 +305,22 @@ def grant_json(record: ConsentRecord) -> dict[str, Any]:
         "approved_at": record.decided_at.isoformat() if record.decided_at else None,
         "expires_at": record.grant_expires_at.isoformat() if record.grant_expires_at else None,
         "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None,
+        "schedule": None
+        if schedule is None
+        else {
+            "id": schedule.id,
+            "what": describe_schedule(schedule),
+            "timezone": schedule.timezone,
+            "status": schedule.status.value,
+            "next_run_at": schedule.next_run_at.isoformat() if schedule.status is ScheduleStatus.ACTIVE else None,
+            "last_run_id": schedule.last_run_id,
+        },
     }
+
+
+def schedule_of(c: ConsentContainer, consent_id: str) -> ScheduleRecord | None:
+    """The scheduled workflow bound to a grant, when this deployment schedules workflows."""
+    return c.schedules.by_consent(consent_id) if c.schedules is not None else None
 
 
 def revoke(c: ConsentContainer, principal: Principal, consent_id: str) -> ConsentRecord:
@@ -326,4 +344,17 @@ def revoke(c: ConsentContainer, principal: Principal, consent_id: str) -> Consen
             },
         )
     )
+    schedule = schedule_of(c, record.id)  # a scheduled workflow stops now, not at its next slot
+    if schedule is not None and c.schedules is not None and c.schedules.stop(schedule.id, reason="revoked"):
+        c.audit.append(
+            AuditEntry(
+                owner_id=owner_id,
+                action="schedule.stopped",
+                agent=f"owner:{principal.person_id or owner_id}",
+                success=True,
+                channel="api",
+                consent_id=record.id,
+                detail={"schedule_id": schedule.id, "reason": "revoked"},
+            )
+        )
     return record

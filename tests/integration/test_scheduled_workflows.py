@@ -353,3 +353,35 @@ def test_confirmation_up_front_on_alexa_style_yes(container: Container, owner_id
     started = say(container, owner_id, "schedule_workflow", WEEKLY, confirmation=ConfirmationStatus.CONFIRMED)
     assert started.run_id and container.consents.get(asked.consent.consent_id).status is ConsentStatus.APPROVED
     assert finished(container, started.run_id).status == "succeeded"
+
+
+def test_owner_api_lists_the_schedule_of_a_standing_grant_and_its_revoke_stops_it_at_once(
+    container: Container, owner_id: str
+) -> None:
+    from gateway.app import create_app
+
+    schedule(container, owner_id)
+    [record] = container.schedules.active(owner_id)
+    token = container.owners.create_token(owner_id, name="owner app", scopes=["consents"]).raw
+    other = container.owners.create_owner(name="Other", plan="ai_assisted")
+    other_token = container.owners.create_token(other.id, name="other app", scopes=["consents"]).raw
+    client = create_app(container=container).test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    [grant] = client.get("/v1/consents", headers=auth).get_json()["consents"]
+    assert grant["id"] == record.consent_id and grant["standing"] and grant["duration"] == "until revoked"
+    assert grant["schedule"]["what"] == "a sales report and a restock list of low inventory every Monday at 09:00"
+    assert grant["schedule"]["next_run_at"] == record.next_run_at.isoformat()
+    foreign = client.post(
+        f"/v1/consents/{record.consent_id}/revoke", headers={"Authorization": f"Bearer {other_token}"}
+    )
+    assert foreign.status_code == 404 and container.schedules.get(record.id).status is ScheduleStatus.ACTIVE
+    revoked = client.post(f"/v1/consents/{record.consent_id}/revoke", headers=auth)
+    assert revoked.status_code == 200, revoked.get_json()
+    body = revoked.get_json()
+    assert body["status"] == "revoked" and body["schedule"]["status"] == "stopped"
+    assert body["schedule"]["next_run_at"] is None
+    assert container.schedules.active(owner_id) == []  # stopped now, not at its next slot
+    assert client.get("/v1/consents", headers=auth).get_json()["consents"] == []
+    assert container.executor.scheduler.tick(now=record.next_run_at + timedelta(days=1)) == []
+    actions = [e["action"] for e in _audit(container, owner_id)]
+    assert actions.count("consent.revoked") == 1 and actions.count("schedule.stopped") == 1
