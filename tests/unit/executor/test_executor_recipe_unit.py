@@ -57,6 +57,29 @@ def test_registry_is_a_recipe_catalog_matching_service() -> None:
         registry.add(demo_recipes()[0])
 
 
+def test_a_described_declaration_names_the_params_and_drives_the_hash() -> None:
+    def describe(params: object) -> ConsentDeclaration:
+        assert isinstance(params, dict)
+        return DECL.model_copy(update={"action": f"every {params['when']}", "standing": True})
+
+    recipe = Recipe(name="w", intent="i", declaration=DECL, describe=describe, steps=(_step("a"),))
+    monday, friday = {"when": "monday"}, {"when": "friday"}
+    assert recipe.info(monday).declaration.action == "every monday" and recipe.info(monday).declaration.standing
+    assert recipe.info().declaration == DECL
+    assert recipe.params_hash(monday) != recipe.params_hash(friday)
+    twin = Recipe(name="w2", intent="i", declaration=DECL, describe=describe, steps=(_step("b"),))
+    assert twin.params_hash(monday) == recipe.params_hash(monday)  # same intent and declaration: same grant
+
+
+def test_system_recipes_are_never_chosen_for_a_command_and_also_serves_matches() -> None:
+    system = Recipe(name="sys", intent="i", declaration=DECL, serves_commands=False, steps=(_step("a"),))
+    multi = Recipe(name="m", intent="j", service="all", also_serves=("x", "y"), declaration=DECL, steps=(_step("a"),))
+    registry = RecipeRegistry([system, multi])
+    assert registry.for_command("i", {}) is None and registry.get("sys") is system
+    assert [registry.recipe_for("j", {"service": s}) for s in ("all", "x", "y")] == [multi, multi, multi]
+    assert registry.recipe_for("j", {"service": "z"}) is None
+
+
 def test_required_params_are_checked() -> None:
     recipe = Recipe(name="r", intent="i", declaration=DECL, steps=(_step("a"),), required=("store_url",))
     with pytest.raises(ValueError, match="store_url"):
