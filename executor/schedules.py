@@ -248,6 +248,7 @@ class Scheduler:
         agent: str = "scheduler",
         reply_route: Callable[[ConsentRecord], ReplyRoute] | None = None,
         owners: Owners | None = None,
+        notify: Callable[[str, str], None] | None = None,
     ) -> None:
         self._schedules = schedules
         self._journal = journal
@@ -259,6 +260,7 @@ class Scheduler:
         self._agent = agent
         self._route = reply_route or occurrence_route
         self._owners = owners
+        self._notify = notify  # (owner_id, message): tells the owner when a schedule stops on its own
 
     @property
     def schedules(self) -> SqlSchedules:
@@ -334,6 +336,17 @@ class Scheduler:
             return
         log.info("schedule %s stopped: %s", record.id, message)
         self._audit_schedule(record, "schedule.stopped", reason=reason)
+        if self._notify is None or reason == "revoked":  # the owner revoked it: they know
+            return
+        why = _STOP_REASONS.get(reason, "its consent can no longer be used")
+        text = (
+            f"OmniOps: I've stopped sending you {describe_schedule(record)}: {why}. "
+            "Ask me to schedule it again if you still want it."
+        )
+        try:
+            self._notify(record.owner_id, text)
+        except Exception:  # telling the owner is best effort; the stop itself is recorded and audited
+            log.exception("could not tell the owner that schedule %s stopped", record.id)
 
     def _audit_schedule(
         self, record: ScheduleRecord, action: str, *, success: bool = True, run_id: str | None = None, **detail: Any
@@ -349,6 +362,13 @@ class Scheduler:
                 detail={"schedule_id": record.id, **detail},
             )
         )
+
+
+_STOP_REASONS = {
+    "expired": "the consent you gave for it ran out",
+    "params_mismatch": "what it does has changed, so it needs your yes again",
+    "missing": "the consent you gave for it no longer exists",
+}
 
 
 def occurrence_route(consent: ConsentRecord) -> ReplyRoute:

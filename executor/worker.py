@@ -73,6 +73,7 @@ def build_executor(
     worker_id: str | None = None,
     schedules: SqlSchedules | None = None,
     owners: Owners | None = None,
+    tell_owner: Callable[[str, str], None] | None = None,
 ) -> Executor:
     """Wire journal, queue (SQLite or Redis Huey), event bus, runner and (given ``schedules``, ``consents`` and
     ``audit``) the workflow scheduler. The schema must exist already."""
@@ -109,6 +110,7 @@ def build_executor(
             clock=clock,
             agent=f"scheduler:{worker_id or default_worker_id()}",
             owners=owners,
+            notify=tell_owner,
         )
     return Executor(journal=journal, queue=queue, bus=bus, runner=runner, recipes=recipes, scheduler=scheduler)
 

@@ -334,6 +334,7 @@ def _wire(c: Container) -> None:
         http=c.http,
         schedules=c.schedules,
         owners=c.owners,
+        tell_owner=sms_notifier.tell_owner if sms_notifier is not None else None,
     )
     c.journal = c.executor.journal
     c._closers.append(c.executor.bus.close if hasattr(c.executor.bus, "close") else (lambda: None))

@@ -53,6 +53,15 @@ class SmsNotifier:
         self._owners = owners
         self._opt_outs = opt_outs
 
+    def tell_owner(self, owner_id: str, body: str) -> None:
+        """Text the owner's first verified phone (unless it opted out). Raises a ProviderError family."""
+        owner = self._owners.get(owner_id)
+        phone = owner.verified_phones[0] if owner is not None and owner.verified_phones else None
+        if phone is None or self._opt_outs.is_opted_out(phone):
+            log.info("owner not texted", extra={"owner_id": owner_id, "reason": "no phone or opted out"})
+            return
+        self._sender.send_sms(to=phone, body=body)
+
     def send_consent_link(self, *, owner: Owner, consent: ConsentRecord, link: str, code: str) -> None:
         """Text the approve link and the code. Raises a ProviderError family if Twilio refuses."""
         phone = owner.verified_phones[0] if owner.verified_phones else None

@@ -385,3 +385,38 @@ def test_owner_api_lists_the_schedule_of_a_standing_grant_and_its_revoke_stops_i
     assert container.executor.scheduler.tick(now=record.next_run_at + timedelta(days=1)) == []
     actions = [e["action"] for e in _audit(container, owner_id)]
     assert actions.count("consent.revoked") == 1 and actions.count("schedule.stopped") == 1
+
+
+def test_a_grant_that_ran_out_stops_the_schedule_and_the_owner_is_told(container: Container, owner_id: str) -> None:
+    from executor.schedules import Scheduler
+    from gateway.consent.schema import consent_requests
+
+    schedule(container, owner_id)
+    [record] = container.schedules.active(owner_id)
+    with container.engine.begin() as conn:  # a standing grant approved for "90 days", 91 days ago
+        conn.execute(
+            consent_requests.update()
+            .where(consent_requests.c.id == record.consent_id)
+            .values(grant_expires_at=datetime.now(UTC) - timedelta(days=1))
+        )
+    told: list[tuple[str, str]] = []
+    scheduler = Scheduler(
+        schedules=container.schedules,
+        journal=container.journal,
+        queue=container.executor.queue,
+        recipes=container.executor.recipes,
+        consents=container.consents,
+        audit=container.audit,
+        clock=container.clock,
+        notify=lambda owner, text: told.append((owner, text)),
+    )
+    assert scheduler.tick(now=record.next_run_at + timedelta(seconds=1)) == []
+    assert container.schedules.get(record.id).stopped_reason == "expired"
+    assert told == [
+        (
+            owner_id,
+            "OmniOps: I've stopped sending you a sales report and a restock list of low inventory every Monday at "
+            "09:00: the consent you gave for it ran out. Ask me to schedule it again if you still want it.",
+        )
+    ]
+    assert scheduler.tick(now=record.next_run_at + timedelta(days=7)) == [] and len(told) == 1
