@@ -141,6 +141,11 @@ def recurring(text: str) -> bool:
     return schedule(text) is not None or unsupported_recurrence(text)
 
 
+def names_weekday(text: str) -> bool:
+    """A weekday is named in prepared ``text`` ("the monday report"), with or without "every"."""
+    return _ANY_WEEKDAY.search(text) is not None
+
+
 def reports(tokens: Sequence[str]) -> list[str]:
     """Reports mentioned, in order of mention (numbers are skipped: "top 10 products" is "top products")."""
     words = [t for t in tokens if not t.isdigit()]

@@ -205,8 +205,14 @@ def _classify(p: Prepared, svcs: list[str]) -> tuple[str, float]:
 
 
 def _about_schedules(p: Prepared) -> bool:
-    """The message is about scheduled work: a schedule word, a recurrence, or a workflow target is named."""
-    return _has(p, "schedule_obj") or ent.recurring(p.text) or bool(ent.workflows(p.tokens))
+    """The message is about scheduled work: a schedule word, a recurrence, or a workflow target is named, or a
+    task is tied to a weekday ("the monday sales report")."""
+    return (
+        _has(p, "schedule_obj")
+        or ent.recurring(p.text)
+        or bool(ent.workflows(p.tokens))
+        or (ent.names_weekday(p.text) and bool(ent.tasks(p.tokens)))
+    )
 
 
 def _setup_intent(p: Prepared, svcs: list[str]) -> str | None:

@@ -144,3 +144,11 @@ def test_extract_param_does_not_guess_a_revoke_target(answer: str) -> None:
 @pytest.mark.parametrize("answer", ["the sales report", "my schedules", "all of them"])
 def test_other_service_params_never_take_a_schedule(intent: str, answer: str) -> None:
     assert extract_param(intent, "service", answer) is None
+
+
+def test_a_weekday_tied_to_a_task_names_its_schedule() -> None:
+    assert parse("get rid of the monday report").as_json() == {
+        "intent": "revoke_access",
+        "params": {"service": "sales_report"},
+    }
+    assert parse("what were sales on monday").intent == "store_report"
