@@ -160,7 +160,7 @@ def intent_params(name: str, params: Mapping[str, Any] | None) -> dict[str, Any]
     for key, item in (params or {}).items():
         if key not in vslots.params_of(name) or not isinstance(item, Mapping):
             continue
-        stype = vslots.slot_type_for(key)
+        stype = vslots.slot_type_for(name, key)
         resolved = item.get("resolved")
         originals = item.get("original")
         values = resolved if isinstance(resolved, list) else [resolved]
@@ -171,7 +171,7 @@ def intent_params(name: str, params: Mapping[str, Any] | None) -> dict[str, Any]
             if value_id is not None and value_id not in stype.values:
                 value_id = stype.id_for_words(value_id)
             text = str(said) if said is not None else (str(value) if value is not None else None)
-            out.append(vslots.param_value(key, value_id=value_id, words=text))
+            out.append(vslots.param_value(name, key, value_id=value_id, words=text))
         out = [v for v in out if v not in (None, "")]
         if out:
             raw[key] = tuple(out) if stype.multiple else out[0]

@@ -50,6 +50,7 @@ class SlotType:
     values: Mapping[str, tuple[str, ...]]
     multiple: bool = False  # the param is a tuple (Alexa multiple-value slot, Google list param)
     free_form: bool = False  # any words (store address, run id): values are only samples
+    includes: tuple[str, ...] = ()  # a union of these types: their locale catalog synonyms apply here too
 
     def id_for_words(self, words: str) -> str | None:
         """The value id whose synonyms include ``words`` (case-insensitive), if any."""
@@ -88,6 +89,7 @@ def slot_types() -> Mapping[str, SlotType]:
     platform = {p.value: intents.SERVICE_SYNONYMS[intents.Service(p.value)] for p in intents.Platform}
     types = [
         SlotType("SERVICE", _ids(intents.SERVICE_SYNONYMS)),
+        SlotType("REVOKE_TARGET", _ids(intents.REVOKE_TARGET_SYNONYMS), includes=("SERVICE", "TASK")),
         SlotType("PLATFORM", _ids(platform)),
         SlotType("MIGRATION_SYSTEM", _ids(intents.MIGRATION_SYNONYMS)),
         SlotType("REPORT", _ids(intents.REPORT_SYNONYMS)),
@@ -104,7 +106,8 @@ def slot_types() -> Mapping[str, SlotType]:
     return MappingProxyType({t.name: t for t in types})
 
 
-#: Which slot type a param uses, by param name (the same name means the same kind of value everywhere).
+#: Which slot type a param uses, by param name (the same name means the same kind of value everywhere,
+#: except where :data:`INTENT_PARAM_SLOT_TYPES` says otherwise for one intent).
 PARAM_SLOT_TYPES: Mapping[str, str] = {
     "service": "SERVICE",
     "platform": "PLATFORM",
@@ -118,15 +121,19 @@ PARAM_SLOT_TYPES: Mapping[str, str] = {
     "run_id": "RUN_ID",
 }
 
+#: Per-intent exceptions to :data:`PARAM_SLOT_TYPES`: ``revoke_access.service`` also names scheduled work
+#: (``schedules``, a task), while ``setup_integration``/``fix_integration`` keep ``SERVICE``.
+INTENT_PARAM_SLOT_TYPES: Mapping[tuple[str, str], str] = {("revoke_access", "service"): "REVOKE_TARGET"}
+
 
 def params_of(name: str) -> tuple[str, ...]:
     """The param names of registry intent ``name``, in declaration order."""
     return tuple(intents.INTENTS[name].params.model_fields)
 
 
-def slot_type_for(param: str) -> SlotType:
-    """The slot type of ``param``; an unknown param gets a free-form type named after it."""
-    type_name = PARAM_SLOT_TYPES.get(param)
+def slot_type_for(intent: str, param: str) -> SlotType:
+    """The slot type of ``param`` of ``intent``; an unknown param gets a free-form type named after it."""
+    type_name = INTENT_PARAM_SLOT_TYPES.get((intent, param)) or PARAM_SLOT_TYPES.get(param)
     if type_name is None:
         return SlotType(param.upper(), {"example": ("example",)}, free_form=True)
     return slot_types()[type_name]
@@ -135,9 +142,9 @@ def slot_type_for(param: str) -> SlotType:
 _SPOKEN_DOT = re.compile(r"\s+dot\s+", re.IGNORECASE)
 
 
-def param_value(param: str, *, value_id: str | None, words: str | None) -> Any:
-    """Turn a slot (resolved id and/or the spoken words) into the registry param value (unvalidated)."""
-    stype = slot_type_for(param)
+def param_value(intent: str, param: str, *, value_id: str | None, words: str | None) -> Any:
+    """Turn a slot of ``intent`` (resolved id and/or the spoken words) into the registry param value (unvalidated)."""
+    stype = slot_type_for(intent, param)
     if value_id is None and words and not stype.free_form:
         value_id = stype.id_for_words(words)
     if value_id is not None and not stype.free_form:

@@ -33,8 +33,10 @@ from core.intents import (
     SERVICE_SYNONYMS,
     TASK_SYNONYMS,
     WEEKDAYS,
+    WORKFLOW_SYNONYMS,
     Platform,
     Task,
+    Workflows,
 )
 
 from .text import lemma_phrase, wordlist
@@ -72,6 +74,7 @@ def _phrase_table(name: str) -> tuple[tuple[tuple[str, ...], str], ...]:
         "migration": MIGRATION_SYNONYMS,
         "report": REPORT_SYNONYMS,
         "task": TASK_SYNONYMS,
+        "workflow": WORKFLOW_SYNONYMS,
     }[name]
     rows = [(tuple(lemma_phrase(p).split()), str(value)) for value, phrases in table.items() for p in phrases]
     rows += [(tuple(lemma_phrase(str(value).replace("_", " ")).split()), str(value)) for value in table]
@@ -109,6 +112,38 @@ def tasks(tokens: Sequence[str]) -> list[str]:
         return [t.value for t in Task]
     named = {v for _, _, v in find_phrases(tokens, "task")}
     return [t.value for t in Task if t.value in named]
+
+
+def workflows(tokens: Sequence[str]) -> list[str]:
+    """Scheduled-workflow targets named ("my schedules", "standing consents", "automations")."""
+    return _unique(v for _, _, v in find_phrases(tokens, "workflow"))
+
+
+def revoke_target(tokens: Sequence[str], service_names: Sequence[str], *, about_schedules: bool) -> str | None:
+    """What ``revoke_access`` names: a task's scheduled workflows, a service, or every schedule.
+
+    One task named wins when the message is about scheduled work ("stop the weekly stripe report") or names
+    no service; otherwise a named service wins ("disconnect stripe"). Scheduled work with no task or
+    service named, or both tasks ("both", "all of them"), is every schedule (``schedules``).
+    """
+    named = tasks(tokens)
+    if len(named) == 1 and (about_schedules or not service_names):
+        return named[0]
+    if service_names:
+        return service_names[0]
+    if about_schedules or len(named) > 1 or workflows(tokens):
+        return Workflows.ALL.value
+    return None
+
+
+def recurring(text: str) -> bool:
+    """A recurrence is said in prepared ``text`` ("weekly", "every monday", "monthly"), expressible or not."""
+    return schedule(text) is not None or unsupported_recurrence(text)
+
+
+def names_weekday(text: str) -> bool:
+    """A weekday is named in prepared ``text`` ("the monday report"), with or without "every"."""
+    return _ANY_WEEKDAY.search(text) is not None
 
 
 def reports(tokens: Sequence[str]) -> list[str]:

@@ -50,12 +50,33 @@ def _inline_refs(schema: Any, defs: Mapping[str, Any]) -> Any:
     return schema
 
 
+def _merge_enums(schema: Any) -> Any:
+    """Fold the string-enum branches of each ``anyOf`` into one enum (``Service | Workflows | Task`` → one list).
+
+    The model then sees one list of allowed values per param; the null branch and any other branch stay.
+    """
+    if isinstance(schema, list):
+        return [_merge_enums(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _merge_enums(v) for k, v in schema.items()}
+    branches = out.get("anyOf")
+    if isinstance(branches, list):
+        enums = [b for b in branches if isinstance(b, dict) and b.get("type") == "string" and "enum" in b]
+        if len(enums) > 1:
+            values = [v for b in enums for v in b["enum"]]
+            merged = {"type": "string", "enum": list(dict.fromkeys(values))}
+            rest = [b for b in branches if not any(b is e for e in enums)]
+            out["anyOf"] = [merged, *rest]
+    return out
+
+
 def tool_schemas() -> list[dict[str, Any]]:
     """One OpenAI ``function`` tool per registry intent, parameters from its pydantic params model."""
     tools: list[dict[str, Any]] = []
     for spec in INTENTS.values():
         schema = spec.params.model_json_schema()
-        params = _inline_refs(schema, schema.get("$defs", {}))
+        params = _merge_enums(_inline_refs(schema, schema.get("$defs", {})))
         params.setdefault("properties", {})
         params["type"] = "object"
         params["additionalProperties"] = False

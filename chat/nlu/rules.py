@@ -1,10 +1,11 @@
 """The deterministic rule parser: a short cascade of intent signals over prepared text.
 
 Order matters and is deliberate: answers ("yes", "no thanks") first; then the destructive or privacy
-intents, whose verbs are the most specific (delete data, export, revoke, cancel); then repair and status,
-which otherwise look like setup requests ("the stripe setup failed", "is the setup done"); then migration,
-schedules and reports; then listing, setup and help. Whatever is left is ``unknown`` — unless it names a
-service, which most likely means "set it up".
+intents, whose verbs are the most specific (delete data, export, revoke, cancel). A stop verb about scheduled
+work ("cancel the weekly sales report", "turn off my automations") is a revoke (of the schedule's standing
+consent), so it is tested before cancel. Then repair and status, which otherwise look like setup requests
+("the stripe setup failed", "is the setup done"); then migration, schedules and reports; then listing, setup
+and help. Whatever is left is ``unknown`` — unless it names a service, which most likely means "set it up".
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ SIG = {
         r"| (?:remove|delete|erase|wipe) (?:\w+ ){0,3}(?:access|keys?|credentials|tokens?|permissions?) "
     ),
     "remove_verb": _rx(r" (?:remove|delete|turn off|switch off|disable|get rid of) "),
+    "stop_verb": _rx(
+        r" (?:stop|cancel|unschedule|halt|kill|terminate|abort|turn off|switch off|disable|deactivate|discontinue"
+        r"|remove|delete|get rid of|revoke|no more|no longer) "
+    ),
+    "schedule_obj": _rx(
+        r" (?:unschedule|schedules?|scheduled|recurring|repeating|automations?|automated|automatic|workflows?"
+        r"|standing consents?|routines?|cron) "
+    ),
     "cancel_verb": _rx(r" (?:cancel|stop|abort|halt|kill|terminate|interrupt|pause) "),
     "cancel_hard": _rx(r" (?:abort|halt|kill|terminate) | (?:cancel|stop|abort|halt) \w+ing "),
     "cancel_obj": _rx(
@@ -144,7 +153,14 @@ def _classify(p: Prepared, svcs: list[str]) -> tuple[str, float]:
             lambda: not svcs and (_has(p, "close_account") or (_has(p, "delete_verb") and _has(p, "delete_obj"))),
         ),
         ("export_data", lambda: not svcs and _has(p, "export")),
-        ("revoke_access", lambda: _has(p, "revoke") or (bool(svcs) and _has(p, "remove_verb"))),
+        (
+            "revoke_access",
+            lambda: (
+                _has(p, "revoke")
+                or (bool(svcs) and _has(p, "remove_verb"))
+                or (_has(p, "stop_verb") and _about_schedules(p))
+            ),
+        ),
         (
             "cancel_job",
             lambda: _has(p, "cancel_hard") or (_has(p, "cancel_verb") and (_has(p, "cancel_obj") or bool(p.run_ids))),
@@ -188,6 +204,17 @@ def _classify(p: Prepared, svcs: list[str]) -> tuple[str, float]:
     return "unknown", 0.3
 
 
+def _about_schedules(p: Prepared) -> bool:
+    """The message is about scheduled work: a schedule word, a recurrence, or a workflow target is named, or a
+    task is tied to a weekday ("the monday sales report")."""
+    return (
+        _has(p, "schedule_obj")
+        or ent.recurring(p.text)
+        or bool(ent.workflows(p.tokens))
+        or (ent.names_weekday(p.text) and bool(ent.tasks(p.tokens)))
+    )
+
+
 def _setup_intent(p: Prepared, svcs: list[str]) -> str | None:
     platforms = {x.value for x in Platform}
     setup_verb = _has(p, "setup_verb")
@@ -225,7 +252,9 @@ def _raw_params(intent: str, p: Prepared, svcs: list[str]) -> dict[str, Any]:
         return {"report": report, "period": ent.period(p.text)}
     if intent in ("job_status", "cancel_job"):
         return {"run_id": p.run_ids[0] if p.run_ids else None}
-    if intent in ("revoke_access", "fix_integration"):
+    if intent == "revoke_access":
+        return {"service": ent.revoke_target(p.tokens, svcs, about_schedules=_about_schedules(p))}
+    if intent == "fix_integration":
         return {"service": svcs[0] if svcs else None}
     return {}
 
@@ -278,6 +307,10 @@ class RuleParser:
 
 def _answer_value(intent: str, param: str, p: Prepared) -> Any | None:
     svcs = ent.services(p.tokens)
+    if param == "service" and intent == "revoke_access":
+        # an answer to "which scheduled work?" names it; a bare recurrence ("the weekly one") is not enough
+        named_schedule = _has(p, "schedule_obj") or bool(ent.workflows(p.tokens))
+        return ent.revoke_target(p.tokens, svcs, about_schedules=named_schedule)
     if param == "service":
         return svcs[0] if svcs else None
     if param == "store_url":

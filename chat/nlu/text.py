@@ -25,6 +25,7 @@ from core.intents import (
     SERVICE_SYNONYMS,
     TASK_SYNONYMS,
     WEEKDAYS,
+    WORKFLOW_SYNONYMS,
     normalize_store_url,
 )
 
@@ -97,6 +98,8 @@ LEMMAS: dict[str, str] = {
     "cancelled": "cancel",
     "canceled": "cancel",
     "aborted": "abort",
+    "unscheduled": "unschedule",
+    "reports": "report",
     "u": "you",
     "pls": "please",
     "plz": "please",
@@ -127,6 +130,8 @@ KEYWORDS: frozenset[str] = (
     best seller sellers bestseller selling popular today yesterday month last past this previous thirty
     status progress update going along finished finish done still running happening far check
     cancel stop abort halt kill terminate job task process current
+    unschedule discontinue disable deactivate schedules automation automations automated repeating standing consent
+    routines
     list show which integrations connections connected linked hooked services apps accounts active
     revoke disconnect unlink deauthorize deauthorise uninstall access accessing remove delete keys
     fix repair broken working failing failed error errors wrong reconnect troubleshoot tracking firing expired
@@ -184,7 +189,7 @@ def _words(phrases: Iterable[str]) -> set[str]:
 @lru_cache(maxsize=1)
 def _targets_and_known() -> tuple[frozenset[str], frozenset[str]]:
     synonym_words: set[str] = set()
-    for table in (SERVICE_SYNONYMS, MIGRATION_SYNONYMS, REPORT_SYNONYMS, TASK_SYNONYMS):
+    for table in (SERVICE_SYNONYMS, MIGRATION_SYNONYMS, REPORT_SYNONYMS, TASK_SYNONYMS, WORKFLOW_SYNONYMS):
         for names in table.values():
             synonym_words |= _words(names)
     targets = frozenset(w for w in (KEYWORDS | synonym_words) if len(w) >= 4 and w.isalpha())

@@ -140,7 +140,7 @@ def slot_params(name: str, slots: Mapping[str, Any] | None) -> dict[str, Any]:
     for slot_name, slot in (slots or {}).items():
         if slot_name not in wanted or not isinstance(slot, Mapping):
             continue
-        stype = vslots.slot_type_for(slot_name)
+        stype = vslots.slot_type_for(name, slot_name)
         slot_value = slot.get("slotValue") if isinstance(slot.get("slotValue"), Mapping) else None
         if slot_value is not None and slot_value.get("type") == "List":
             items = [v for v in slot_value.get("values") or () if isinstance(v, Mapping)]
@@ -148,7 +148,9 @@ def slot_params(name: str, slots: Mapping[str, Any] | None) -> dict[str, Any]:
             items = [slot_value]
         else:
             items = [slot]
-        values = [vslots.param_value(slot_name, value_id=_resolved_id(item), words=item.get("value")) for item in items]
+        values = [
+            vslots.param_value(name, slot_name, value_id=_resolved_id(item), words=item.get("value")) for item in items
+        ]
         values = [v for v in values if v not in (None, "")]
         if not values:
             continue

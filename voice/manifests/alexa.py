@@ -111,7 +111,7 @@ def account_linking_json(public_url: str) -> dict[str, Any]:
 def _slot_defs(name: str, locale: str, registry: Mapping[str, intents.IntentSpec]) -> list[dict[str, Any]]:
     defs = []
     for param in vslots.params_of(name):
-        stype = vslots.slot_type_for(param)
+        stype = vslots.slot_type_for(name, param)
         slot: dict[str, Any] = {"name": param, "type": stype.name}
         if stype.multiple:
             slot["multipleValues"] = {"enabled": True}
@@ -145,7 +145,7 @@ def interaction_model(locale: str, registry: Mapping[str, intents.IntentSpec]) -
         model_intents.append({"name": alexa_name, "slots": _slot_defs(name, locale, registry), "samples": samples})
         dialog_slots = []
         for param in vslots.params_of(name):
-            stype = vslots.slot_type_for(param)
+            stype = vslots.slot_type_for(name, param)
             used_types.setdefault(stype.name, stype)
             text = prompt(name, param, locale, registry)
             dslot: dict[str, Any] = {

@@ -81,12 +81,17 @@ def yaml_text(data: Mapping[str, Any]) -> str:
 
 
 def synonyms_for(stype: vslots.SlotType, locale: str) -> dict[str, list[str]]:
-    """Value id → spoken synonyms for ``locale`` (registry words plus the catalog's extra words)."""
-    extra: Mapping[str, Sequence[str]] = model_text(locale).get("synonyms", {}).get(stype.name, {})
+    """Value id → spoken synonyms for ``locale`` (registry words plus the catalog's extra words).
+
+    A union type (``stype.includes``, e.g. ``REVOKE_TARGET`` of ``SERVICE`` and ``TASK``) also takes the
+    catalog words of the types it is made of, then its own.
+    """
+    catalog: Mapping[str, Mapping[str, Sequence[str]]] = model_text(locale).get("synonyms", {})
     out: dict[str, list[str]] = {}
     for value_id, words in stype.values.items():
+        extra = [w for name in (*stype.includes, stype.name) for w in catalog.get(name, {}).get(value_id, ())]
         seen: list[str] = []
-        for word in (*words, *extra.get(value_id, ())):
+        for word in (*words, *extra):
             word = " ".join(word.lower().split())
             if word not in seen and _ALLOWED.match(word):
                 seen.append(word)
@@ -116,7 +121,7 @@ def slot_template(name: str, text: str) -> str | None:
     for param in params:
         if param in ("store_url", "run_id"):
             continue
-        by_type.setdefault(vslots.slot_type_for(param).name, []).append(param)
+        by_type.setdefault(vslots.slot_type_for(name, param).name, []).append(param)
     for type_name, group in by_type.items():
         values = vslots.slot_types()[type_name].values
         words = sorted({w for k, ws in values.items() for w in (*ws, k.replace("_", " "))}, key=len, reverse=True)

@@ -22,10 +22,10 @@ PROJECT_ID = "omniops-assistant"
 SKIP = frozenset({"unknown"})  # answered by the NO_MATCH system intents
 
 
-def _phrase(template: str, locale: str) -> str:
+def _phrase(name: str, template: str, locale: str) -> str:
     def example(match: re.Match[str]) -> str:
         param = match.group(1)
-        stype = vslots.slot_type_for(param)
+        stype = vslots.slot_type_for(name, param)
         words = next(iter(synonyms_for(stype, locale).values()))
         sample = words[0]
         return f"(${param} '{sample}' auto=true)"
@@ -73,11 +73,11 @@ def project_files(public_url: str, registry: Mapping[str, intents.IntentSpec]) -
         files[f"custom/global/{name}.yaml"] = handler
         params = []
         for param in vslots.params_of(name):
-            stype = vslots.slot_type_for(param)
+            stype = vslots.slot_type_for(name, param)
             params.append({"name": param, "type": {"name": stype.name}})
             used_types.setdefault(stype.name, stype)
         for folder, locale in GOOGLE_LOCALES.items():
-            phrases = [_phrase(t, locale) for t in utterances(name, locale, registry)]
+            phrases = [_phrase(name, t, locale) for t in utterances(name, locale, registry)]
             body: dict[str, Any] = {"trainingPhrases": phrases}
             if folder == "en" and params:
                 body = {"parameters": params, **body}

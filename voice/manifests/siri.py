@@ -17,7 +17,7 @@ def shortcut_json(public_url: str, registry: Mapping[str, intents.IntentSpec]) -
     for name, spec in registry.items():
         params: dict[str, Any] = {}
         for param in vslots.params_of(name):
-            stype = vslots.slot_type_for(param)
+            stype = vslots.slot_type_for(name, param)
             params[param] = {
                 "values": None
                 if stype.free_form

@@ -78,6 +78,31 @@ def test_multi_value_and_schedule_slots() -> None:
 
 
 @pytest.mark.parametrize(
+    ("words", "value_id"),
+    [("my schedules", "schedules"), ("weekly sales report", "sales_report"), ("restock", "restock_low_inventory")],
+)
+def test_revoke_access_slot_resolved_to_scheduled_work(words: str, value_id: str) -> None:
+    slots = {"service": er_slot("service", words, value_id)}
+    cmd = _parse(alexa_envelope(intent="RevokeAccessIntent", slots=slots))
+    assert isinstance(cmd, Command)
+    assert (cmd.intent, cmd.params) == ("revoke_access", {"service": value_id})
+
+
+def test_revoke_access_unresolved_words_use_the_revoke_target_synonyms() -> None:
+    slots = {"service": er_slot("service", "Automations", None)}
+    assert _parse(alexa_envelope(intent="RevokeAccessIntent", slots=slots)).params == {"service": "schedules"}
+    slots = {"service": er_slot("service", "stripe payments", None)}
+    assert _parse(alexa_envelope(intent="RevokeAccessIntent", slots=slots)).params == {"service": "stripe"}
+
+
+def test_setup_integration_never_takes_a_schedule_as_its_service() -> None:
+    slots = {"service": er_slot("service", "my schedules", "schedules")}
+    assert _parse(alexa_envelope(intent="SetupIntegrationIntent", slots=slots)).params == {}
+    slots = {"service": er_slot("service", "automations", None)}
+    assert _parse(alexa_envelope(intent="FixIntegrationIntent", slots=slots)).params == {}
+
+
+@pytest.mark.parametrize(
     ("alexa", "ours"),
     [
         ("AMAZON.HelpIntent", "help"),

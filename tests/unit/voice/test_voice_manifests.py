@@ -123,13 +123,32 @@ def test_german_model_uses_catalog_words_and_prompts() -> None:
 def test_every_slot_value_id_maps_back_to_a_valid_param() -> None:
     for name in intents.INTENTS:
         for param in vslots.params_of(name):
-            stype = vslots.slot_type_for(param)
+            stype = vslots.slot_type_for(name, param)
             if stype.free_form:
                 continue
             for value_id in stype.values:
-                raw: Any = vslots.param_value(param, value_id=value_id, words=None)
+                raw: Any = vslots.param_value(name, param, value_id=value_id, words=None)
                 raw = (raw,) if stype.multiple else raw
                 assert vslots.validated_params(name, {param: raw}), (name, param, value_id)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
+def test_revoke_access_slot_is_a_revoke_target_in_the_alexa_model(locale: str) -> None:
+    files = generate(DEFAULT_PUBLIC_URL)
+    lm = json.loads(files[f"alexa/skill-package/interactionModels/custom/{locale}.json"])["interactionModel"][
+        "languageModel"
+    ]
+    by_name = {i["name"]: i for i in lm["intents"]}
+    assert by_name["RevokeAccessIntent"]["slots"][0]["type"] == "REVOKE_TARGET"
+    assert by_name["SetupIntegrationIntent"]["slots"][0]["type"] == "SERVICE"
+    assert by_name["FixIntegrationIntent"]["slots"][0]["type"] == "SERVICE"
+    types = {t["name"]: {v["id"] for v in t["values"]} for t in lm["types"]}
+    assert types["REVOKE_TARGET"] == {*types["SERVICE"], "schedules", "sales_report", "restock_low_inventory"}
+    samples = by_name["RevokeAccessIntent"]["samples"]
+    if locale == "en-US":
+        assert "stop the weekly {service}" in samples
+    else:
+        assert "alle {service} stoppen" in samples
 
 
 def test_google_project_is_valid_yaml_with_annotated_phrases() -> None:
@@ -144,6 +163,14 @@ def test_google_project_is_valid_yaml_with_annotated_phrases() -> None:
     de = google["google/custom/intents/de/setup_store.yaml"]
     assert "richte meinen shop ein" in de["trainingPhrases"]
     assert set(google["google/custom/types/SERVICE.yaml"]["synonym"]["entities"]) == {s.value for s in intents.Service}
+    revoke = google["google/custom/intents/revoke_access.yaml"]
+    assert {"name": "service", "type": {"name": "REVOKE_TARGET"}} in revoke["parameters"]
+    targets = google["google/custom/types/REVOKE_TARGET.yaml"]["synonym"]["entities"]
+    assert set(targets) == set(intents.REVOKE_TARGET_SYNONYMS)
+    assert (
+        "zeitpläne"
+        in google["google/custom/types/de/REVOKE_TARGET.yaml"]["synonym"]["entities"]["schedules"]["synonyms"]
+    )
 
 
 def test_siri_description_lists_every_intent() -> None:
@@ -151,3 +178,5 @@ def test_siri_description_lists_every_intent() -> None:
     assert data["endpoint"] == f"{DEFAULT_PUBLIC_URL}/v1/channels/siri"
     assert set(data["intents"]) == set(intents.INTENTS)
     assert data["intents"]["schedule_workflow"]["params"]["tasks"]["list"] is True
+    assert "schedules" in data["intents"]["revoke_access"]["params"]["service"]["values"]
+    assert "schedules" not in data["intents"]["setup_integration"]["params"]["service"]["values"]
