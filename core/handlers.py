@@ -208,8 +208,8 @@ def start_run(svc: Services, consent: ConsentRecord, recipe: RecipeInfo, cmd_int
 
 
 # ------------------------------------------------------------------------------------------------ work intents
-def _not_entitled(cmd: Command, svc: Services, owner: Owner | None = None) -> Reply | None:
-    refused = svc.entitlement(owner or _owner(cmd, svc), cmd.intent, cmd.params)
+def _not_entitled(cmd: Command, svc: Services, owner: Owner) -> Reply | None:
+    refused = svc.entitlement(owner, cmd.intent, cmd.params)
     if refused is None:
         return None
     text, guide = refused
@@ -222,6 +222,10 @@ def handle_work(cmd: Command, svc: Services) -> Reply:
     refused = _not_entitled(cmd, svc, owner)
     if refused is not None:
         return refused
+    return _entitled_work(cmd, svc, owner)
+
+
+def _entitled_work(cmd: Command, svc: Services, owner: Owner) -> Reply:
     recipe = svc.recipes.for_command(cmd.intent, cmd.params)
     missing = list(cmd.spec.missing(cmd.params))
     if recipe is not None:
@@ -310,7 +314,8 @@ def handle_work(cmd: Command, svc: Services) -> Reply:
 
 def handle_schedule_workflow(cmd: Command, svc: Services) -> Reply:
     """``schedule_workflow``: refuse early when there is no store to report on or it is scheduled already."""
-    refused = _not_entitled(cmd, svc)
+    owner = _owner(cmd, svc)
+    refused = _not_entitled(cmd, svc, owner)
     if refused is not None:
         return refused
     owner_id = cmd.principal.owner_id or ""
@@ -330,7 +335,7 @@ def handle_schedule_workflow(cmd: Command, svc: Services) -> Reply:
                 svc.conversations.clear(conversation_key(cmd))
                 what = describe(existing.schedule, existing.tasks, weekday=existing.weekday)
                 return _reply(cmd, t(cmd.locale, "already_scheduled", what=what), ResponseType.QUERY_ANSWER)
-    return handle_work(cmd, svc)
+    return _entitled_work(cmd, svc, owner)
 
 
 def handle_revoke_access(cmd: Command, svc: Services) -> Reply:
