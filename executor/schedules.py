@@ -283,9 +283,12 @@ class Scheduler:
 
     def _fire(self, record: ScheduleRecord, now: datetime) -> str | None:
         recipe = self._recipes.get(OCCURRENCE_RECIPE)
+        if recipe is None:  # a deployment without the workflow recipes: keep the schedules for one that has them
+            log.error("no %s recipe is registered: schedule %s waits", OCCURRENCE_RECIPE, record.id)
+            return None
         consent = self._consents.get(record.consent_id)
-        if recipe is None or consent is None:
-            self._stop(record, "missing", f"no {'recipe' if recipe is None else 'consent'} for this schedule")
+        if consent is None:
+            self._stop(record, "missing", "no consent for this schedule")
             return None
         try:
             self._consents.check_grant(
