@@ -249,7 +249,9 @@ class Scheduler:
         reply_route: Callable[[ConsentRecord], ReplyRoute] | None = None,
         owners: Owners | None = None,
         notify: Callable[[str, str], None] | None = None,
+        batch: int = 100,
     ) -> None:
+        self._batch = batch
         self._schedules = schedules
         self._journal = journal
         self._queue = queue
@@ -271,15 +273,20 @@ class Scheduler:
         """Start every due schedule's run; returns the ids of the runs this call created."""
         moment = now or self._clock.now()
         started: list[str] = []
-        for record in self._schedules.due(moment):
-            try:
-                run_id = self._fire(record, moment)
-            except Exception:  # one bad schedule must not stop the others; it is retried next tick
-                log.exception("schedule %s could not fire", record.id)
-                continue
-            if run_id is not None:
-                started.append(run_id)
-        return started
+        seen: set[str] = set()
+        while True:  # in batches; a schedule that could not fire (it stays due) is tried once per tick
+            batch = [r for r in self._schedules.due(moment, limit=self._batch) if r.id not in seen]
+            if not batch:
+                return started
+            for record in batch:
+                seen.add(record.id)
+                try:
+                    run_id = self._fire(record, moment)
+                except Exception:  # one bad schedule must not stop the others; it is retried next tick
+                    log.exception("schedule %s could not fire", record.id)
+                    continue
+                if run_id is not None:
+                    started.append(run_id)
 
     def _fire(self, record: ScheduleRecord, now: datetime) -> str | None:
         recipe = self._recipes.get(OCCURRENCE_RECIPE)

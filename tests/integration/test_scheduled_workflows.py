@@ -420,3 +420,30 @@ def test_a_grant_that_ran_out_stops_the_schedule_and_the_owner_is_told(container
         )
     ]
     assert scheduler.tick(now=record.next_run_at + timedelta(days=7)) == [] and len(told) == 1
+
+
+def test_one_tick_fires_every_due_schedule_in_batches(container: Container, owner_id: str) -> None:
+    from executor.schedules import Scheduler
+
+    for hour in range(5):
+        schedule(
+            container,
+            owner_id,
+            {"schedule": f"every day at 0{hour}:15", "tasks": ["sales_report"]},
+            when=f"every day at 0{hour}:15",
+        )
+    records = container.schedules.active(owner_id)
+    scheduler = Scheduler(
+        schedules=container.schedules,
+        journal=container.journal,
+        queue=container.executor.queue,
+        recipes=container.executor.recipes,
+        consents=container.consents,
+        audit=container.audit,
+        clock=container.clock,
+        batch=2,
+    )
+    now = max(r.next_run_at for r in records) + timedelta(seconds=1)
+    fired = scheduler.tick(now=now)
+    assert sorted(fired) == sorted(occurrence_run_id(r.id, r.next_run_at) for r in records)
+    assert scheduler.tick(now=now) == []
