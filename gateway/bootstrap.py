@@ -15,6 +15,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ class Container:
     siri: Any = None
     oauth: Any = None
     wp_logins: Any = None
+    retention: Any = None
     http: httpx.Client | None = None
     demo: bool = False
     demo_owner_id: str = "own_demo"
@@ -214,6 +216,7 @@ def _wire(c: Container) -> None:
     from gateway.oauth.store import OAuthStore
     from gateway.privacy import OwnerData
     from gateway.ratelimit import build_rate_limiter
+    from gateway.retention import Retention, RetentionPolicy
     from gateway.sms_optouts import SqlSmsOptOuts
     from gateway.stores.alexa_permissions import SqlAlexaPermissions
     from gateway.stores.conversations import SqlConversations
@@ -396,6 +399,16 @@ def _wire(c: Container) -> None:
     )
     c.google = build_google_adapter(project_id=s.google_project_id) if s.google_project_id else None
     c.siri = SiriShortcutsAdapter(text_parser=parse_text)
+    c.retention = Retention(
+        engine=c.engine,
+        clock=c.clock,
+        var_dir=s.var_dir,
+        policy=RetentionPolicy(
+            sms_dedupe=timedelta(days=s.retention_sms_dedupe_days),
+            screenshots=timedelta(days=s.retention_screenshot_days),
+        ),
+        audit=c.audit,
+    )
 
 
 def _root_key_file(s: Settings) -> Path:

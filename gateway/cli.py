@@ -31,6 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from executor.worker import start_in_process
     from gateway.app import create_app
     from gateway.bootstrap import build_container
+    from gateway.retention import RetentionThread
     from gateway.serve import BackgroundServer
 
     settings = _settings(args)
@@ -51,6 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         container.demo_owner_id = seed.owner_id
         lines = demo_lines(demo, seed_lines=seed.lines(public_url=settings.public_url), public_url=settings.public_url)
     worker = start_in_process(container.executor, concurrency=settings.worker_threads)
+    pruner = RetentionThread(container.retention, interval=settings.retention_interval_seconds).start()
     app = create_app(container=container)
     server = BackgroundServer(app, host=settings.host, port=settings.port).start()
     print(f"OmniOps gateway running at {server.url}  (health: {server.url}/healthz)", flush=True)
@@ -59,6 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("Press Ctrl+C to stop.", flush=True)
     _wait_for_signal()
     server.stop()
+    pruner.stop()
     worker.stop()
     container.close()
     if demo is not None:
@@ -116,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     from executor.worker import register_cli as register_worker_cli
     from gateway.identity.cli import register_cli as register_owners_cli
     from gateway.oauth.cli import register_cli as register_oauth_cli
+    from gateway.retention import register_cli as register_prune_cli
     from gateway.widget_sessions import register_cli as register_widget_cli
     from sandbox.server import register_cli as register_sandbox_cli
     from vault.cli import register_cli as register_vault_cli
@@ -127,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_owners_cli(sub, lambda _args: _container())
     register_oauth_cli(sub, lambda _args: _container())
     register_widget_cli(sub, _container)
+    register_prune_cli(sub, _container)
     register_vault_cli(sub, lambda: _container().vault_services)
     register_sandbox_cli(sub)
     return parser

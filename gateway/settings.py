@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     log_json: bool = True
     worker_threads: int = 2
     worker_lease_seconds: float = 30.0  # a killed worker's run resumes elsewhere within about one lease
+    retention_screenshot_days: int = 30  # run screenshot folders under var/runs/ (see gateway.retention)
+    retention_sms_dedupe_days: int = 7  # inbound SMS message ids kept to drop Twilio redeliveries
+    retention_interval_seconds: float = 3600.0  # `omniops run` prunes this often; distributed: cron `omniops prune`
 
     alexa_skill_id: str | None = None
     alexa_ca_bundle: Path | None = None
