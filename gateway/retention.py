@@ -117,7 +117,7 @@ class Retention:
         folders, files = self._screenshots(now, dry_run=dry_run)
         report = PruneReport(dry_run=dry_run, rows=rows, screenshot_folders=folders, screenshot_files=files)
         log.info("retention prune%s: %s", " (dry run)" if dry_run else "", report.as_dict())
-        if not dry_run and self.audit is not None:
+        if not dry_run and report.total and self.audit is not None:  # a prune that found nothing is only logged
             self.audit.append(
                 AuditEntry(
                     owner_id=None,

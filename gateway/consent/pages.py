@@ -70,7 +70,6 @@ class ConsentContainer(Protocol):
     schedules: SqlSchedules | None  # scheduled workflows bound to standing grants
 
 
-
 def container() -> ConsentContainer:
     """The app's container (set by `create_app`)."""
     return cast(ConsentContainer, current_app.extensions["omniops"])
