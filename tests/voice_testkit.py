@@ -223,6 +223,8 @@ def alexa_envelope(
     confirmation: str = "NONE",
     user_id: str = "amzn1.ask.account.TESTUSER",
     extra_request: Mapping[str, Any] | None = None,
+    api_endpoint: str = "https://api.amazonalexa.com",
+    api_access_token: str = "api-access-token",
 ) -> dict[str, Any]:
     stamp = (timestamp or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     user: dict[str, Any] = {"userId": user_id}
@@ -253,8 +255,8 @@ def alexa_envelope(
                 "application": {"applicationId": skill_id},
                 "user": user,
                 "device": {"deviceId": "amzn1.ask.device.TEST", "supportedInterfaces": {}},
-                "apiEndpoint": "https://api.amazonalexa.com",
-                "apiAccessToken": "api-access-token",
+                "apiEndpoint": api_endpoint,
+                "apiAccessToken": api_access_token,
             }
         },
         "request": request,

@@ -88,7 +88,16 @@ def test_alexa_setup_with_voice_yes_sms_link_done_text_and_nudge(alexa_stack: tu
         "service": er_slot("service", "woo commerce", "woocommerce"),
         "store_url": {"name": "store_url", "value": stack.store_url("demo"), "confirmationStatus": "NONE"},
     }
-    first = ask(stack, key, alexa_envelope(intent="SetupIntegrationIntent", slots=slots, token=token, user_id=USER))
+    # Alexa names its API endpoint and a per-request API token; here they point at the sandbox's Alexa API
+    api = {
+        "api_endpoint": str(stack.container.settings.provider_url("alexa_api")),
+        "api_access_token": stack.sandbox.alexa.issue_api_access_token(USER),
+    }
+    first = ask(
+        stack, key, alexa_envelope(intent="SetupIntegrationIntent", slots=slots, token=token, user_id=USER, **api)
+    )
+    [spoken] = stack.sandbox.alexa.sent_of("directive")  # "working on it" while the request is handled
+    assert spoken["user"] == USER and spoken["speech"]
     directives = first["response"].get("directives", [])
     assert directives and directives[0]["type"] == "Dialog.ConfirmIntent"
     assert first["response"]["shouldEndSession"] is False
@@ -97,7 +106,7 @@ def test_alexa_setup_with_voice_yes_sms_link_done_text_and_nudge(alexa_stack: tu
         stack,
         key,
         alexa_envelope(
-            intent="SetupIntegrationIntent", slots=slots, token=token, user_id=USER, confirmation="CONFIRMED"
+            intent="SetupIntegrationIntent", slots=slots, token=token, user_id=USER, confirmation="CONFIRMED", **api
         ),
     )
     assert "sent a link to your phone" in yes["response"]["outputSpeech"]["ssml"]
