@@ -44,23 +44,36 @@ def pg_admin_engine() -> Iterator[Engine]:
 
 
 @pytest.fixture
-def pg_engine(pg_admin_engine: Engine) -> Iterator[Engine]:
-    """A real PostgreSQL engine whose search_path is a fresh schema, dropped after the test."""
+def pg_schema(pg_admin_engine: Engine) -> Iterator[str]:
+    """A fresh PostgreSQL schema, dropped (with everything in it) after the test."""
     schema = f"t_{secrets.token_hex(6)}"
     with pg_admin_engine.connect() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine = sa.create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=5, max_overflow=20)
-    yield engine
-    engine.dispose()
+    yield schema
     with pg_admin_engine.connect() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @pytest.fixture
-def pg_url_schema(pg_engine: Engine) -> str:
+def pg_engine(pg_schema: str) -> Iterator[Engine]:
+    """A real PostgreSQL engine whose search_path is a fresh schema, dropped after the test."""
+    engine = sa.create_engine(
+        PG_URL, connect_args={"options": f"-csearch_path={pg_schema}"}, pool_size=5, max_overflow=20
+    )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url_schema(pg_engine: Engine, pg_schema: str) -> str:
     """The schema name of ``pg_engine`` (for code that builds its own engines from a URL)."""
-    opts = pg_engine.dialect.create_connect_args(pg_engine.url)[1].get("options", "")
-    return str(opts).removeprefix("-csearch_path=")
+    return pg_schema
+
+
+@pytest.fixture
+def pg_schema_url(pg_schema: str) -> str:
+    """A database URL whose search_path is the test's fresh schema (for code that builds its own engine)."""
+    return f"{PG_URL}?options=-csearch_path%3D{pg_schema}"
 
 
 @pytest.fixture

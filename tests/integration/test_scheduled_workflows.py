@@ -9,7 +9,6 @@ entry point); everything else runs on the real clock, stores, recipes, queue and
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,35 +17,24 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from core.commands import AuthLevel, Channel, Command, ConfirmationStatus, Principal, Reply, ReplyRoute
 from core.ports import ConsentStatus, ScheduleStatus
 from executor.schedules import occurrence_run_id
 from gateway.bootstrap import Container, build_container
 from gateway.settings import Settings
-from tests.conftest import PG_URL
 
-PHONE = "+15550001111"
 _TERMINAL = ("succeeded", "failed", "cancelled", "compensated")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def container(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Container]:
     settings: dict[str, Any] = {"var_dir": tmp_path / "var", "env": "test"}
-    schema = f"t_{secrets.token_hex(6)}"
-    admin: Engine | None = None
     if request.param == "postgres":  # distributed-mode storage: the container builds its own engine from the URL
-        admin = request.getfixturevalue("pg_admin_engine")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        settings["database_url"] = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        settings["database_url"] = request.getfixturevalue("pg_schema_url")
     c = build_container(Settings(**settings))
     yield c
     c.close()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @pytest.fixture

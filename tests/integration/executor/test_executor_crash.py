@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-import sqlalchemy as sa
 from executor_counting_service import CountingService
 from sqlalchemy.engine import Engine
 
@@ -108,8 +107,7 @@ def test_kill_9_at_random_points_never_loses_or_repeats_work(
         args = ["--database-url", engine.url.render_as_string(hide_password=False)]
     else:
         engine = request.getfixturevalue("pg_engine")
-        with engine.connect() as conn:  # (the shared ``pg_url_schema`` fixture returns "" for this engine)
-            schema = str(conn.execute(sa.text("select current_schema()")).scalar())
+        schema = request.getfixturevalue("pg_url_schema")
         redis_url = request.getfixturevalue("redis_url")
         queue_name = request.getfixturevalue("redis_prefix").replace("-", "_")
         args = ["--database-url", engine.url.render_as_string(hide_password=False), "--search-path", schema]
