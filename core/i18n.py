@@ -41,3 +41,8 @@ def t(locale: str | None, key: str, **values: Any) -> str:
         if template is not None:
             return template.format(**values) if values else template
     raise KeyError(f"no message {key!r} in any catalog")
+
+
+def known(key: str) -> bool:
+    """Whether ``key`` is in the default catalog (optional keys, e.g. a recipe's translated step titles)."""
+    return key in _catalog(DEFAULT_LOCALE)

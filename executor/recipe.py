@@ -23,6 +23,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.consent import params_hash
+from core.i18n import known, t
 from core.ports import ConsentDeclaration, RecipeInfo
 
 
@@ -168,7 +169,7 @@ class Step:
     """One side effect. ``verify`` finds it after a crash; ``compensate`` undoes it."""
 
     id: str
-    title: str
+    title: str  # English (audit, logs); the owner sees it translated, see ``Recipe.step_title``
     run: StepFn
     verify: VerifyFn | None = None
     compensate: CompensateFn | None = None
@@ -191,7 +192,8 @@ class Recipe:
     manual_guide_url: str | None = None
     version: int = 1
     params_model: type[BaseModel] | None = None
-    summarize: Callable[[Mapping[str, StepResult]], str] | None = None  # the owner's "done" sentence
+    #: The owner's "done" sentence from the done steps' results, in the run's locale (``core.i18n``).
+    summarize: Callable[[Mapping[str, StepResult], str], str] | None = None
     #: A declaration that names the exact params (for example the schedule) instead of the static one.
     describe: Callable[[Mapping[str, Any]], ConsentDeclaration] | None = None
     also_serves: tuple[str, ...] = ()  # further ``service`` param values this recipe serves
@@ -214,6 +216,11 @@ class Recipe:
             return step.depends_on
         index = self.steps.index(step)
         return (self.steps[index - 1].id,) if index > 0 else ()
+
+    def step_title(self, step: Step, locale: str) -> str:
+        """``step.title`` in ``locale``: catalog key ``recipe.<name>.step.<id>`` when it exists, else the title."""
+        key = f"recipe.{self.name}.step.{step.id}"
+        return t(locale, key) if known(key) else step.title
 
     def step(self, step_id: str) -> Step:
         """The step named ``step_id``."""

@@ -4,6 +4,8 @@
 * ``run_event`` texts the owner when a run whose reply route is SMS or voice ends (succeeded / failed);
   widget runs are followed live over SSE instead, and progress events are never texted.
 * A number that texted STOP gets nothing (checked before every send).
+* The wrappers are in the run's locale (``locale`` in the event's data, set by the runner on the events texted
+  here; else the owner's) or the consent's locale, from the ``sms.*`` catalog keys.
 
 Message bodies are never logged.
 """
@@ -18,26 +20,20 @@ from chat.twilio_client import BASE_URL, TwilioClient
 from core.commands import Channel, ReplyRoute
 from core.errors import ProviderError
 from core.events import RunEvent, RunEventKind
+from core.i18n import t
 from core.ports import ConsentRecord, Owner, Owners
 from gateway.settings import Settings
 
 log = logging.getLogger("omniops.notifier")
 
-TEXTED_KINDS = frozenset(
-    {
-        RunEventKind.SUCCEEDED,
-        RunEventKind.FAILED,
-        RunEventKind.COMPENSATED,
-        RunEventKind.CANCELLED,
-        RunEventKind.WAITING_FOR_OWNER,
-    }
-)
-_PREFIX = {
-    RunEventKind.SUCCEEDED: "Done",
-    RunEventKind.FAILED: "Failed",
-    RunEventKind.COMPENSATED: "Failed",
-    RunEventKind.CANCELLED: "Cancelled",
+_WRAPPER = {  # the catalog key of the text that wraps each texted event's message
+    RunEventKind.SUCCEEDED: "sms.run.succeeded",
+    RunEventKind.FAILED: "sms.run.failed",
+    RunEventKind.COMPENSATED: "sms.run.failed",
+    RunEventKind.CANCELLED: "sms.run.cancelled",
+    RunEventKind.WAITING_FOR_OWNER: "sms.run.waiting",
 }
+TEXTED_KINDS = frozenset(_WRAPPER)
 TEXTED_ROUTES = frozenset({Channel.SMS, Channel.ALEXA, Channel.GOOGLE, Channel.SIRI})
 
 
@@ -69,7 +65,7 @@ class SmsNotifier:
             log.info("consent link not texted", extra={"consent_id": consent.id, "reason": "no phone or opted out"})
             return
         action = consent.declaration.action.rstrip(".")
-        body = f"OmniOps wants to: {action}. Approve: {link} or reply YES {code}. Reply NO to cancel."
+        body = t(consent.locale, "sms.consent_link", action=action, link=link, code=code)
         self._sender.send_sms(to=phone, body=body)
         log.info("consent link texted", extra={"consent_id": consent.id, "owner_id": owner.id})
 
@@ -85,10 +81,8 @@ class SmsNotifier:
         if self._opt_outs.is_opted_out(phone):
             log.info("run result not texted: opted out", extra={"run_id": event.run_id})
             return
-        if event.kind is RunEventKind.WAITING_FOR_OWNER:
-            body = f"OmniOps needs you: {event.message}"
-        else:
-            body = f"OmniOps: {_PREFIX.get(event.kind, 'Update')}: {event.message}"
+        locale = str(event.data.get("locale") or owner.locale)
+        body = t(locale, _WRAPPER[event.kind], message=event.message)
         try:
             self._sender.send_sms(to=phone, body=body)
         except ProviderError as err:

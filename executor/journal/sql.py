@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from core.commands import ReplyRoute
 from core.errors import Conflict, NotFound, StaleAttempt
 from core.events import RunEvent, RunEventKind
+from core.i18n import t
 from core.ports import RunRecord, RunStatus
 from executor.journal.records import (
     _TERMINAL,
@@ -118,7 +119,9 @@ class SqlJournal(StepJournal):
                     updated_at=now,
                 )
             )
-            self._insert_event(conn, run_id, owner_id, RunEventKind.QUEUED, "Queued.", now=now, seq=0)
+            self._insert_event(
+                conn, run_id, owner_id, RunEventKind.QUEUED, t(locale, "run.event.queued"), now=now, seq=0
+            )
             row = self._select_run(conn, run_id)
         if row is None:
             raise NotFound("run vanished")

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from core.i18n import t
 from core.intents import ConsentTier
 from core.ports import ConsentDeclaration
 from executor.recipe import Recipe, RetryPolicy, Step, StepContext, StepResult
@@ -72,11 +73,11 @@ class PrivacyExport:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)  # a crash never leaves half an archive under the final name
-        return StepResult(summary="Archive ready", output={"bytes": len(data)})
+        return StepResult(summary=t(ctx.locale, "recipe.privacy.archive_ready"), output={"bytes": len(data)})
 
     def recipe(self) -> Recipe:
-        def summarize(done: Mapping[str, StepResult]) -> str:
-            return f"Your data export is ready. Sign in to download it: {self.public_url}/account/exports"
+        def summarize(done: Mapping[str, StepResult], locale: str) -> str:
+            return t(locale, "recipe.privacy.export_ready", url=f"{self.public_url}/account/exports")
 
         return Recipe(
             name="privacy.export",
@@ -108,7 +109,8 @@ class PrivacyDelete:
     def erase_all(self, ctx: StepContext) -> StepResult:
         report = dict(self.erase(ctx.owner_id))
         return StepResult(
-            summary="Your data was erased", output={k: v for k, v in report.items() if isinstance(v, int | str | bool)}
+            summary=t(ctx.locale, "recipe.privacy.erased"),
+            output={k: v for k, v in report.items() if isinstance(v, int | str | bool)},
         )
 
     def recipe(self) -> Recipe:
@@ -133,10 +135,10 @@ class PrivacyDelete:
             ]
         steps.append(Step(id="erase", title="Erase your data", run=self.erase_all, retry=self.retry))
 
-        def summarize(done: Mapping[str, StepResult]) -> str:
-            manual = done.get("woo_key")
-            extra = f" {manual.summary}." if manual is not None and "Settings" in manual.summary else ""
-            return "Your OmniOps data was erased and every connection removed." + extra
+        def summarize(done: Mapping[str, StepResult], locale: str) -> str:
+            manual = done.get("woo_key")  # the key the owner still has to revoke by hand
+            extra = f" {manual.summary}." if manual is not None and manual.output.get("manual") else ""
+            return t(locale, "recipe.privacy.deleted") + extra
 
         return Recipe(
             name="privacy.delete",

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core.errors import CredentialsExpired, ProviderRejected
+from core.i18n import t
 from core.intents import ConsentTier
 from core.ports import ConsentDeclaration
 from executor.browser import LoginHandoff, WpAdminBrowser
@@ -58,6 +59,11 @@ def _key_name(cred: Mapping[str, str]) -> str:
     return cred.get("description") or "OmniOps - API (…)"
 
 
+def _count(locale: str, key: str, count: int) -> str:
+    """``key.one`` for exactly one, else ``key.other``."""
+    return t(locale, f"{key}.{'one' if count == 1 else 'other'}", count=count)
+
+
 class WooCommerceRevoke:
     """Builds ``woocommerce.revoke``."""
 
@@ -87,7 +93,7 @@ class WooCommerceRevoke:
     def delete_webhooks(self, ctx: StepContext) -> StepResult:
         cred = ctx.credential(woo_setup.SERVICE)
         if not cred:
-            return StepResult(summary="No WooCommerce key is stored", output={"connected": False})
+            return StepResult(summary=t(ctx.locale, "recipe.revoke.woo_no_key"), output={"connected": False})
         ours = woo_setup.webhook_delivery_url(self.public_url, ctx.owner_id)
         client = self._client(cred, ctx)
         deleted = 0
@@ -101,13 +107,13 @@ class WooCommerceRevoke:
                     deleted += 1
         except CredentialsExpired:
             # the owner already revoked the key in wp-admin: the webhooks can't be reached with it any more
-            ctx.emit("The stored WooCommerce key no longer works, so I could not remove the webhooks myself.")
+            ctx.emit(t(ctx.locale, "recipe.revoke.woo_key_dead"))
             return StepResult(
-                summary="Webhooks not removed: the key was already revoked in WooCommerce",
+                summary=t(ctx.locale, "recipe.revoke.woo_hooks_kept"),
                 output={"connected": True, "webhooks_deleted": 0, "key_dead": True},
             )
         return StepResult(
-            summary=f"Deleted {deleted} webhook{'s' if deleted != 1 else ''}",
+            summary=_count(ctx.locale, "recipe.revoke.webhooks_deleted", deleted),
             output={"connected": True, "webhooks_deleted": deleted},
         )
 
@@ -124,22 +130,23 @@ class WooCommerceRevoke:
             )
             del login
             return StepResult(
-                summary=f'Revoked the key "{name}" in your WordPress admin' if found else "The key was already revoked",
+                summary=t(ctx.locale, "recipe.revoke.key_revoked", name=name)
+                if found
+                else t(ctx.locale, "recipe.revoke.key_already_revoked"),
                 output={"key_revoked": True, "manual": False},
             )
-        instructions = (
-            f"WooCommerce has no API to delete keys, so please revoke it yourself: {KEYS_MENU} > Revoke on the key "
-            f'named "{name}" (ending in …{ending}) in {cred["store_url"]}/wp-admin'
-        )
+        where = {"menu": KEYS_MENU, "name": name, "ending": ending, "store_url": cred["store_url"]}
+        instructions = t(ctx.locale, "recipe.revoke.key_manual", **where)
         return StepResult(summary=instructions, output={"key_revoked": False, "manual": True})
 
     def forget_credentials(self, ctx: StepContext) -> StepResult:
         count = ctx.forget_credentials(woo_setup.SERVICE)
-        return StepResult(summary="Deleted the key from OmniOps' vault" if count else "", output={"forgotten": count})
+        summary = t(ctx.locale, "recipe.revoke.woo_key_deleted") if count else ""
+        return StepResult(summary=summary, output={"forgotten": count})
 
     def forget_catalog(self, ctx: StepContext) -> StepResult:
         self.catalog.forget(ctx.owner_id)
-        return StepResult(summary="Forgot the synced catalog")
+        return StepResult(summary=t(ctx.locale, "recipe.revoke.catalog_forgotten"))
 
     def recipe(self) -> Recipe:
         return Recipe(
@@ -164,15 +171,15 @@ class WooCommerceRevoke:
         )
 
 
-def summarize_woo(done: Mapping[str, StepResult]) -> str:
+def summarize_woo(done: Mapping[str, StepResult], locale: str) -> str:
     """The owner's "done" sentence for ``woocommerce.revoke`` (with the manual key step when one remains)."""
     hooks = done.get("delete_webhooks")
     if hooks is not None and not hooks.output.get("connected", True):
-        return "WooCommerce was not connected, so there was nothing to remove."
-    parts = ["WooCommerce disconnected."]
+        return t(locale, "recipe.revoke.woo_not_connected")
+    parts = [t(locale, "recipe.revoke.woo_disconnected")]
     if hooks is not None:
         parts.append(hooks.summary + ".")
-    parts.append("Deleted the key from OmniOps and forgot the synced catalog.")
+    parts.append(t(locale, "recipe.revoke.woo_forgotten"))
     key = done.get("revoke_key")
     if key is not None and key.summary:
         parts.append(key.summary + ".")
@@ -193,7 +200,7 @@ class StripeRevoke:
     def delete_webhooks(self, ctx: StepContext) -> StepResult:
         cred = ctx.credential(stripe_setup.SERVICE)
         if not cred or not cred.get("access_token"):
-            return StepResult(summary="No Stripe connection is stored", output={"connected": False})
+            return StepResult(summary=t(ctx.locale, "recipe.revoke.stripe_not_stored"), output={"connected": False})
         client = StripeClient(
             ctx.http, secret_key=cred["access_token"], api_base=self.api_base, account=cred.get("stripe_user_id")
         )
@@ -209,11 +216,11 @@ class StripeRevoke:
                     deleted += 1
         except CredentialsExpired:
             return StepResult(
-                summary="The Stripe token no longer works (already disconnected on Stripe)",
+                summary=t(ctx.locale, "recipe.revoke.stripe_token_dead"),
                 output={"connected": True, "webhooks_deleted": 0},
             )
         return StepResult(
-            summary=f"Deleted {deleted} webhook endpoint{'s' if deleted != 1 else ''}",
+            summary=_count(ctx.locale, "recipe.revoke.endpoints_deleted", deleted),
             output={"connected": True, "webhooks_deleted": deleted},
         )
 
@@ -227,12 +234,14 @@ class StripeRevoke:
         except ProviderRejected as err:
             if err.provider_code != "invalid_client" or "not connected" not in err.message:
                 raise
-            return StepResult(summary="Stripe had already disconnected OmniOps", external_ids={"account": account})
-        return StepResult(summary="Deauthorized OmniOps on Stripe", external_ids={"account": account})
+            summary = t(ctx.locale, "recipe.revoke.stripe_already_disconnected")
+            return StepResult(summary=summary, external_ids={"account": account})
+        return StepResult(summary=t(ctx.locale, "recipe.revoke.stripe_deauthorized"), external_ids={"account": account})
 
     def forget_credentials(self, ctx: StepContext) -> StepResult:
         count = ctx.forget_credentials(stripe_setup.SERVICE)
-        return StepResult(summary="Deleted the token from OmniOps' vault" if count else "", output={"forgotten": count})
+        summary = t(ctx.locale, "recipe.revoke.stripe_token_deleted") if count else ""
+        return StepResult(summary=summary, output={"forgotten": count})
 
     def recipe(self) -> Recipe:
         return Recipe(
@@ -261,9 +270,9 @@ class StripeRevoke:
         )
 
 
-def summarize_stripe(done: Mapping[str, StepResult]) -> str:
+def summarize_stripe(done: Mapping[str, StepResult], locale: str) -> str:
     """The owner's "done" sentence for ``stripe.revoke``."""
     hooks = done.get("delete_webhooks")
     if hooks is not None and not hooks.output.get("connected", True):
-        return "Stripe was not connected, so there was nothing to remove."
-    return "Stripe disconnected: webhook endpoint deleted, OmniOps deauthorized and the token deleted."
+        return t(locale, "recipe.revoke.stripe_not_connected")
+    return t(locale, "recipe.revoke.stripe_disconnected")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core.errors import CredentialsExpired, ProviderRejected
+from core.i18n import t
 from core.intents import ConsentTier
 from core.ports import ConsentDeclaration
 from executor.nonces import RunTokens
@@ -80,14 +81,20 @@ class StripeSetup:
     def authorize(self, ctx: StepContext) -> StepResult:
         existing = ctx.credential(SERVICE)
         if existing and existing.get("run_id") == ctx.run_id:
-            return StepResult(summary="Stripe connected", external_ids={"account": existing["stripe_user_id"]})
+            return StepResult(
+                summary=t(ctx.locale, "recipe.stripe.connected"), external_ids={"account": existing["stripe_user_id"]}
+            )
         state = self.tokens.issue(ctx.run_id, OAUTH_PURPOSE)
         url = self.connect.authorize_url(redirect_uri=self.redirect_uri, state=state)
-        answer = ctx.wait_for_owner(f"Approve OmniOps on Stripe: {url}", timeout_seconds=APPROVAL_TIMEOUT_SECONDS)
+        answer = ctx.wait_for_owner(
+            t(ctx.locale, "recipe.stripe.approve", url=url), timeout_seconds=APPROVAL_TIMEOUT_SECONDS
+        )
         if answer.get("denied"):
-            reason = answer.get("reason") or "You declined the Stripe connection."
+            reason = answer.get("reason") or t(ctx.locale, "recipe.stripe.declined")  # Stripe's own words when given
             raise ProviderRejected(str(reason), provider=SERVICE)
-        return StepResult(summary="Stripe connected", external_ids={"account": str(answer["stripe_user_id"])})
+        return StepResult(
+            summary=t(ctx.locale, "recipe.stripe.connected"), external_ids={"account": str(answer["stripe_user_id"])}
+        )
 
     def register_webhook(self, ctx: StepContext) -> StepResult:
         endpoint = self._client(ctx).create_webhook_endpoint(
@@ -96,7 +103,9 @@ class StripeSetup:
             idempotency_key=ctx.idempotency_key,
             metadata={"omniops_run": ctx.run_id},
         )
-        return StepResult(summary="Webhook registered", external_ids={"webhook_endpoint": endpoint["id"]})
+        return StepResult(
+            summary=t(ctx.locale, "recipe.stripe.webhook_registered"), external_ids={"webhook_endpoint": endpoint["id"]}
+        )
 
     def delete_webhook(self, ctx: StepContext, result: StepResult) -> None:
         try:
@@ -113,9 +122,10 @@ class StripeSetup:
             metadata={"omniops_run": ctx.run_id},
         )
         if intent.get("status") != "succeeded":
-            raise ProviderRejected(f"The test payment ended as {intent.get('status')!r}.", provider=SERVICE)
+            status = repr(intent.get("status"))
+            raise ProviderRejected(t(ctx.locale, "recipe.stripe.payment_ended", status=status), provider=SERVICE)
         return StepResult(
-            summary="Test payment successful",
+            summary=t(ctx.locale, "recipe.stripe.payment_ok"),
             external_ids={"payment_intent": intent["id"]},
             output={"payment_intent": intent["id"]},
         )
@@ -123,7 +133,7 @@ class StripeSetup:
     def refund(self, ctx: StepContext) -> StepResult:
         payment_intent = ctx.outputs["test_payment"]["payment_intent"]
         refund = self._client(ctx).refund(payment_intent=payment_intent, idempotency_key=ctx.idempotency_key)
-        return StepResult(summary="Test payment refunded", external_ids={"refund": refund["id"]})
+        return StepResult(summary=t(ctx.locale, "recipe.stripe.refunded"), external_ids={"refund": refund["id"]})
 
     def refund_if_charged(self, ctx: StepContext, result: StepResult) -> None:
         """Compensation of the test payment: refund it (idempotent under the refund step's key)."""
@@ -162,5 +172,5 @@ class StripeSetup:
         )
 
 
-def summarize(done: Mapping[str, StepResult]) -> str:
-    return "Stripe connected. Test payment successful."
+def summarize(done: Mapping[str, StepResult], locale: str) -> str:
+    return t(locale, "recipe.stripe.done")

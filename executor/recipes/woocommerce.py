@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from core.errors import CredentialsExpired, ProviderRejected
+from core.i18n import t
 from core.intents import ConsentTier
 from core.ports import Clock, ConsentDeclaration
 from executor.browser import LoginHandoff, WpAdminBrowser
@@ -92,15 +93,17 @@ class WooCommerceSetup:
     def check_site(self, ctx: StepContext) -> StepResult:
         info = woo.probe(ctx.http, str(ctx.params["store_url"]))
         if not info["https"]:
-            ctx.emit("Warning: your store uses plain HTTP, so keys and data travel unencrypted. Switch to HTTPS soon.")
+            ctx.emit(t(ctx.locale, "recipe.woocommerce.plain_http"))
         name = info.get("name") or ctx.params["store_url"]
-        return StepResult(summary=f"Found WooCommerce at {name}", output={"https": info["https"]})
+        return StepResult(summary=t(ctx.locale, "recipe.woocommerce.found", name=name), output={"https": info["https"]})
 
     def obtain_keys(self, ctx: StepContext) -> StepResult:
         store_url = str(ctx.params["store_url"])
         existing = ctx.credential(SERVICE)
         if existing and existing.get("store_url") == store_url and existing.get("run_id") == ctx.run_id:
-            return StepResult(summary="WooCommerce approved OmniOps", external_ids={"key_id": existing["key_id"]})
+            return StepResult(
+                summary=t(ctx.locale, "recipe.woocommerce.approved"), external_ids={"key_id": existing["key_id"]}
+            )
         token = self.tokens.issue(ctx.run_id, WC_AUTH_PURPOSE)
         url = woo.authorize_url(
             store_url=store_url,
@@ -109,28 +112,26 @@ class WooCommerceSetup:
             return_url=f"{self.public_url}/callbacks/woocommerce/return",
             callback_url=f"{self.public_url}/callbacks/woocommerce/keys",
         )
-        reason = f"Approve OmniOps in your WooCommerce admin: {url}"
+        reason = t(ctx.locale, "recipe.woocommerce.approve", url=url)
         if self.handoff is not None and self.browser is not None:
             signin = f"{self.public_url}/callbacks/woocommerce/signin/{self.tokens.issue(ctx.run_id, SIGNIN_PURPOSE)}"
-            reason += f" (or let me sign in for you: {signin} )"
+            reason = t(ctx.locale, "recipe.woocommerce.approve_or_signin", url=url, signin=signin)
         answer = ctx.wait_for_owner(reason, timeout_seconds=APPROVAL_TIMEOUT_SECONDS)
         if answer.get("denied"):
-            raise ProviderRejected("You declined the WooCommerce connection in wp-admin.", provider=SERVICE)
+            raise ProviderRejected(t(ctx.locale, "recipe.woocommerce.declined"), provider=SERVICE)
         if answer.get("signin"):
             return self._keys_by_browser(ctx, store_url)
-        return StepResult(summary="WooCommerce approved OmniOps", external_ids={"key_id": str(answer["key_id"])})
+        return StepResult(
+            summary=t(ctx.locale, "recipe.woocommerce.approved"), external_ids={"key_id": str(answer["key_id"])}
+        )
 
     def _keys_by_browser(self, ctx: StepContext, store_url: str) -> StepResult:
         """Key path (b): use the owner's login once to create a Read/Write key in wp-admin, then vault it."""
         login = self.handoff.take(ctx.run_id) if self.handoff is not None else None
         if login is None or self.browser is None:
-            raise ProviderRejected(
-                "Your wp-admin sign-in is used once and kept in memory for a few minutes only, and it is gone now. "
-                "Please ask again and sign in when I send the link.",
-                provider=SERVICE,
-            )
+            raise ProviderRejected(t(ctx.locale, "recipe.woocommerce.signin_gone"), provider=SERVICE)
         description = f"OmniOps - run {ctx.run_id}"
-        ctx.emit("Signing in to your WordPress admin to create the API key")
+        ctx.emit(t(ctx.locale, "recipe.woocommerce.signing_in"))
         key = self.browser.create_key(store_url, login, description=description, run_id=ctx.run_id)
         del login
         fields = {
@@ -145,7 +146,7 @@ class WooCommerceSetup:
         }
         ctx.store_credential(SERVICE, fields, label=f"WooCommerce {store_url}")
         return StepResult(
-            summary=f'Created the API key "{description}" in your WordPress admin',
+            summary=t(ctx.locale, "recipe.woocommerce.key_created", description=description),
             external_ids={"key_id": key.key_id},
             output={"key_path": "browser"},
         )
@@ -155,7 +156,8 @@ class WooCommerceSetup:
         env = status.get("environment", {}) if isinstance(status, dict) else {}
         settings = status.get("settings", {}) if isinstance(status, dict) else {}
         return StepResult(
-            summary="Connection tested", output={"wc_version": env.get("version"), "currency": settings.get("currency")}
+            summary=t(ctx.locale, "recipe.woocommerce.tested"),
+            output={"wc_version": env.get("version"), "currency": settings.get("currency")},
         )
 
     def sync_products(self, ctx: StepContext) -> StepResult:
@@ -165,8 +167,10 @@ class WooCommerceSetup:
         for page_no, total_pages, total, items in pages:
             synced += self.catalog.upsert_products(ctx.owner_id, items)
             if total_pages > 1 and (page_no % 10 == 0 or page_no == total_pages):
-                ctx.emit(f"Synced {synced} of {total} products")
-        return StepResult(summary=f"{synced} products synced", output={"products": synced})
+                ctx.emit(t(ctx.locale, "recipe.woocommerce.sync_progress", synced=synced, total=total))
+        return StepResult(
+            summary=t(ctx.locale, "recipe.woocommerce.products_synced", count=synced), output={"products": synced}
+        )
 
     def sync_orders(self, ctx: StepContext) -> StepResult:
         client = self._client(ctx)
@@ -174,7 +178,9 @@ class WooCommerceSetup:
         synced = 0
         for _page, _pages, _total, items in client.iter_pages("/orders", params={"after": after}):
             synced += self.catalog.upsert_orders(ctx.owner_id, items)
-        return StepResult(summary=f"{synced} recent orders synced", output={"orders": synced})
+        return StepResult(
+            summary=t(ctx.locale, "recipe.woocommerce.orders_synced", count=synced), output={"orders": synced}
+        )
 
     def register_webhooks(self, ctx: StepContext) -> StepResult:
         client = self._client(ctx)
@@ -191,7 +197,7 @@ class WooCommerceSetup:
                     secret=self.webhook_secret(ctx.owner_id),
                 )
             ids[topic] = str(hook["id"])
-        return StepResult(summary="Webhooks registered", external_ids=ids)
+        return StepResult(summary=t(ctx.locale, "recipe.woocommerce.webhooks_registered"), external_ids=ids)
 
     def unregister_webhooks(self, ctx: StepContext, result: StepResult) -> None:
         client = self._client(ctx)
@@ -239,10 +245,10 @@ class WooCommerceSetup:
         )
 
 
-def summarize(done: Mapping[str, StepResult]) -> str:
+def summarize(done: Mapping[str, StepResult], locale: str) -> str:
     """The owner's "done" message: the true product count and a next step."""
     products = int(done["sync_products"].output.get("products", 0)) if "sync_products" in done else 0
-    return f"Done! {products} products synced. Try: 'Show me your best sellers'"
+    return t(locale, "recipe.woocommerce.done", count=products)
 
 
 def key_secret_fields(payload: Mapping[str, Any], *, store_url: str, run_id: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from core.errors import Conflict, NotFound, ProviderRejected
+from core.i18n import t
 from core.intents import ConsentTier, Task, Workflows
 from core.ports import AuditEntry, AuditLog, Clock, ConsentDeclaration, ConsentRecord, Owners
 from core.schedules import describe
@@ -33,7 +34,6 @@ from executor.schedules import OCCURRENCE_RECIPE, SqlSchedules, cadence_of, desc
 
 SERVICE = "woocommerce"  # the store data the tasks read
 SOLD_WINDOW = timedelta(days=30)
-STOP_HINT = "To stop it, say 'stop my scheduled work'."
 
 REVOKE_DECLARATION = ConsentDeclaration(
     action="Stop your scheduled work and revoke the standing consent you gave for it",
@@ -92,16 +92,12 @@ class WorkflowRecipes:
         if not self.reports.synced(ctx.owner_id):
             if ctx.consent_id is not None:  # nothing will use this grant: do not leave it standing
                 self._revoke(ctx.consent_id, ctx.owner_id, run_id=ctx.run_id)
-            raise ProviderRejected(
-                "Your store isn't connected yet, so there is nothing to report on. Say 'set up WooCommerce' "
-                "first, then ask me again.",
-                provider=SERVICE,
-            )
-        return StepResult(summary="Your store data is synced")
+            raise ProviderRejected(t(ctx.locale, "recipe.workflow.no_store"), provider=SERVICE)
+        return StepResult(summary=t(ctx.locale, "recipe.workflow.store_synced"))
 
     def create_schedule(self, ctx: StepContext) -> StepResult:
         if ctx.consent_id is None:
-            raise ProviderRejected("A schedule needs the owner's standing consent.", provider="omniops")
+            raise ProviderRejected(t(ctx.locale, "recipe.workflow.needs_consent"), provider="omniops")
         schedule, tasks = schedule_params(ctx.params)
         owner = self.owners.get(ctx.owner_id)
         record = self.schedules.create(
@@ -113,7 +109,7 @@ class WorkflowRecipes:
         )
         first = record.next_run_at.astimezone(cadence_of(record).zone())
         return StepResult(
-            summary=f"Scheduled {describe_schedule(record)}",
+            summary=t(ctx.locale, "recipe.workflow.scheduled_step", what=describe_schedule(record)),
             external_ids={"schedule_id": record.id},
             output={
                 "schedule_id": record.id,
@@ -132,15 +128,16 @@ class WorkflowRecipes:
     def sales_report(self, ctx: StepContext) -> StepResult:
         schedule, tasks = schedule_params(ctx.params)
         if Task.SALES_REPORT not in tasks:
-            return StepResult(summary="No sales report in this schedule", output={"skipped": True})
+            return StepResult(summary=t(ctx.locale, "recipe.workflow.no_sales_report"), output={"skipped": True})
         now = self.clock.now()
         days = 1 if schedule.startswith("every day") else 7
         figures = self.reports.sales_between(ctx.owner_id, now - timedelta(days=days), now)
         money = f"{figures.revenue:.2f}" + (f" {figures.currency}" if figures.currency else "")
-        text = f"Sales, last {'24 hours' if days == 1 else '7 days'}: {figures.orders} orders, {money}"
+        period = "recipe.workflow.sales_day" if days == 1 else "recipe.workflow.sales_week"
+        text = t(ctx.locale, period, orders=figures.orders, money=money)
         if figures.best_sellers:
             name, units = figures.best_sellers[0]
-            text += f"; best seller {name} ({units} sold)"
+            text += "; " + t(ctx.locale, "recipe.workflow.best_seller", name=name, units=units)
         return StepResult(
             summary=text, output={"text": text, "orders": figures.orders, "revenue": f"{figures.revenue:.2f}"}
         )
@@ -148,16 +145,24 @@ class WorkflowRecipes:
     def restock_list(self, ctx: StepContext) -> StepResult:
         _schedule, tasks = schedule_params(ctx.params)
         if Task.RESTOCK_LOW_INVENTORY not in tasks:
-            return StepResult(summary="No restock list in this schedule", output={"skipped": True})
+            return StepResult(summary=t(ctx.locale, "recipe.workflow.no_restock_list"), output={"skipped": True})
         items = self.reports.restock_list(ctx.owner_id, sold_since=self.clock.now() - SOLD_WINDOW)
         if not items:
-            text = "Stock: nothing is running low"
+            text = t(ctx.locale, "recipe.workflow.stock_ok")
         else:
             parts = [
-                f"{i.name} ({'out of stock' if i.stock <= 0 else f'{i.stock} left'}, {i.sold} sold in 30 days)"
+                t(
+                    ctx.locale,
+                    "recipe.workflow.restock_item",
+                    name=i.name,
+                    stock=t(ctx.locale, "recipe.workflow.out_of_stock")
+                    if i.stock <= 0
+                    else t(ctx.locale, "recipe.workflow.left", count=i.stock),
+                    sold=i.sold,
+                )
                 for i in items
             ]
-            text = "To restock: " + "; ".join(parts)
+            text = t(ctx.locale, "recipe.workflow.restock", items="; ".join(parts))
         return StepResult(summary=text, output={"text": text, "items": len(items)})
 
     # -------------------------------------------------------------------------------------------- revoke
@@ -171,7 +176,7 @@ class WorkflowRecipes:
             self.schedules.stop(record.id, reason="revoked")
             stopped.append(describe_schedule(record))
         return StepResult(
-            summary=f"Stopped {len(stopped)} scheduled workflow(s)",
+            summary=t(ctx.locale, "recipe.workflow.stopped_step", count=len(stopped)),
             output={"stopped": stopped, "target": target},
         )
 
@@ -238,18 +243,18 @@ class WorkflowRecipes:
         return schedule, occurrence, revoke
 
 
-def _scheduled(done: Mapping[str, StepResult]) -> str:
+def _scheduled(done: Mapping[str, StepResult], locale: str) -> str:
     out = done["create_schedule"].output
-    return f"Done! I'll text you {out['what']} ({out['timezone']} time), first on {out['first']}. {STOP_HINT}"
+    return t(locale, "recipe.workflow.scheduled", what=out["what"], timezone=out["timezone"], first=out["first"])
 
 
-def _report(done: Mapping[str, StepResult]) -> str:
+def _report(done: Mapping[str, StepResult], locale: str) -> str:
     parts = [r.output["text"] for r in done.values() if not r.output.get("skipped") and "text" in r.output]
-    return ". ".join(str(p) for p in parts) + "." if parts else "Nothing to report."
+    return ". ".join(str(p) for p in parts) + "." if parts else t(locale, "recipe.workflow.nothing_to_report")
 
 
-def _stopped(done: Mapping[str, StepResult]) -> str:
+def _stopped(done: Mapping[str, StepResult], locale: str) -> str:
     stopped = [str(s) for s in done["stop_schedules"].output.get("stopped", [])]
     if not stopped:
-        return "There was no scheduled work to stop."
-    return "Stopped: " + "; ".join(stopped) + ". Its standing consent is revoked and nothing more will run."
+        return t(locale, "recipe.workflow.nothing_to_stop")
+    return t(locale, "recipe.workflow.stopped", items="; ".join(stopped))

@@ -29,6 +29,7 @@ from core.errors import (
     StaleAttempt,
 )
 from core.events import RunEventKind
+from core.i18n import t
 from core.ports import RunRecord, RunStatus
 from executor.journal import RunRow, StepRow
 from executor.recipe import Recipe, Step, StepContext, StepResult, WaitingForOwner
@@ -95,12 +96,14 @@ class Runner(RunnerEndings):
 
     # ----------------------------------------------------------------------------------------- driving
     def _drive(self, row: RunRow, heartbeat: _Heartbeat) -> None:
+        locale = row.record.locale
         recipe = self.recipes.get(row.record.recipe)
         if recipe is None:
-            self._finish_failed(row, None, f"Unknown recipe {row.record.recipe}.", "unknown_recipe", compensate=False)
+            reason = t(locale, "run.reason.unknown_recipe", recipe=row.record.recipe)
+            self._finish_failed(row, None, reason, "unknown_recipe", compensate=False)
             return
         if row.recoveries > self._max_recoveries:
-            reason = f"The run was interrupted {row.recoveries} times, so I stopped it for a person to look at."
+            reason = t(locale, "run.reason.too_many_recoveries", count=row.recoveries)
             self._finish_failed(row, recipe, reason, "too_many_recoveries", compensate=True)
             return
         if row.status == RunStatus.WAITING_FOR_OWNER and not row.record.cancel_requested:
@@ -109,12 +112,13 @@ class Runner(RunnerEndings):
         try:
             self._check_consent(row, recipe)
         except ConsentError as err:
-            self._finish_failed(row, recipe, f"Consent check failed: {err.message}", err.code, compensate=True)
+            reason = t(locale, "run.reason.consent_failed", error=err.message)
+            self._finish_failed(row, recipe, reason, err.code, compensate=True)
             return
         journal_steps = self.journal.step_rows(row.id)
         failed = [s for s in journal_steps.values() if s.status == "failed"]
         if failed:  # a crash during an earlier failure's compensation: finish that work
-            reason = failed[0].error or "A step failed."
+            reason = failed[0].error or t(locale, "run.reason.step_failed")
             self._finish_failed(row, recipe, reason, "step_failed", compensate=True)
             return
         if row.record.cancel_requested:
@@ -125,7 +129,7 @@ class Runner(RunnerEndings):
             row.id,
             attempt=row.attempt,
             kind=RunEventKind.STARTED,
-            message="Resumed." if resumed else f"Started: {recipe.name}.",
+            message=t(locale, "run.event.resumed") if resumed else t(locale, "run.event.started", recipe=recipe.name),
             owner_id=row.record.owner_id,
             data={"attempt": row.attempt, "resumed": resumed, "steps": len(recipe.steps)},
         )
@@ -193,7 +197,8 @@ class Runner(RunnerEndings):
         previous: StepRow | None,
         outputs: dict[str, dict[str, Any]],
     ) -> _Outcome:
-        owner = row.record.owner_id
+        owner, locale = row.record.owner_id, row.record.locale
+        title = recipe.step_title(step, locale)
         # an earlier attempt started it (crash mid-step) or tried and failed (maybe after the effect): verify first
         resumed = previous is not None and (previous.status == "started" or previous.tries > 0)
         tries = previous.tries if previous is not None else 0
@@ -201,7 +206,7 @@ class Runner(RunnerEndings):
             row.id,
             attempt=row.attempt,
             step_id=step.id,
-            event_message=step.title,
+            event_message=title,
             owner_id=owner,
             fresh=previous is None,
         )
@@ -220,9 +225,8 @@ class Runner(RunnerEndings):
             except ProviderRetryable as err:
                 tries += 1
                 if tries >= step.retry.max_attempts:
-                    return self._step_failed(
-                        row, step, f"{err.message} (gave up after {tries} tries)", err, ctx, started
-                    )
+                    reason = t(locale, "run.reason.gave_up", error=err.message, tries=tries)
+                    return self._step_failed(row, step, reason, err, ctx, started)
                 delay = step.retry.delay(tries, retry_after=err.retry_after, rng=self._rng)
                 retry_at = self._clock.now() + timedelta(seconds=delay)
                 self.journal.step_failed(
@@ -235,13 +239,17 @@ class Runner(RunnerEndings):
                     row.id,
                     attempt=row.attempt,
                     step_id=step.id,
-                    event_message=f"{step.title} (try {tries + 1})",
+                    event_message=t(locale, "run.event.retry", title=title, attempt=tries + 1),
                     owner_id=owner,
                 )
                 resumed = True  # the failed try may have had its effect: verify / idempotency key first
                 continue
             except CredentialsExpired as err:
-                reason = f"The {err.provider or 'provider'} credentials expired or were revoked."
+                reason = (
+                    t(locale, "run.reason.credentials_expired", provider=err.provider)
+                    if err.provider
+                    else t(locale, "run.reason.credentials_expired_unknown")
+                )
                 return self._step_failed(row, step, reason, err, ctx, started)
             except ProviderRejected as err:
                 return self._step_failed(row, step, err.message, err, ctx, started)
@@ -249,7 +257,8 @@ class Runner(RunnerEndings):
                 raise
             except Exception as err:
                 log.exception("step %s of run %s raised", step.id, row.id)
-                return self._step_failed(row, step, f"{step.title} failed unexpectedly.", err, ctx, started)
+                reason = t(locale, "run.reason.unexpected", title=title)
+                return self._step_failed(row, step, reason, err, ctx, started)
             event, cancel_requested = self.journal.step_done(
                 row.id,
                 attempt=row.attempt,
@@ -257,7 +266,7 @@ class Runner(RunnerEndings):
                 summary=result.summary,
                 external_ids=result.external_ids,
                 output=result.output,
-                event_message=result.summary or f"{step.title}: done.",
+                event_message=result.summary or t(locale, "run.event.step_done", title=title),
                 owner_id=owner,
             )
             self._publish(event, row.record.reply_route)

@@ -11,6 +11,7 @@ from core.errors import (
     StaleAttempt,
 )
 from core.events import RunEventKind
+from core.i18n import t
 from core.ports import RunStatus
 from executor.journal import RunRow
 from executor.recipe import Recipe, StepResult
@@ -40,7 +41,7 @@ class RunnerEndings(RunnerBase):
             deadline=now + timedelta(seconds=signal.timeout_seconds / 2) if remind else final,
             owner_id=row.record.owner_id,
             step_id=wait_outcome.step.id,
-            data={"final_deadline": final.isoformat(), "reminder_due": remind},
+            data={"final_deadline": final.isoformat(), "reminder_due": remind, "locale": row.record.locale},
         )
         self._publish(event, row.record.reply_route)
 
@@ -60,18 +61,26 @@ class RunnerEndings(RunnerBase):
                     deadline=deadline,
                     owner_id=row.record.owner_id,
                     step_id=last.step_id or row.wait_key,
-                    message=f"Reminder: {row.wait_reason or last.message}",
-                    data={"final_deadline": str(final), "reminder_due": False, "reminder": True},
+                    message=t(row.record.locale, "run.event.reminder", reason=row.wait_reason or last.message),
+                    data={
+                        "final_deadline": str(final),
+                        "reminder_due": False,
+                        "reminder": True,
+                        "locale": row.record.locale,
+                    },
                 )
                 self._publish(event, row.record.reply_route)
                 return
-        self._finish_failed(row, recipe, "Timed out waiting for you.", "owner_timeout", compensate=True)
+        reason = t(row.record.locale, "run.reason.timed_out")
+        self._finish_failed(row, recipe, reason, "owner_timeout", compensate=True)
 
     def _finish_succeeded(self, row: RunRow, recipe: Recipe, done: Mapping[str, StepResult]) -> None:
+        locale = row.record.locale
         parts = [done[s.id].summary for s in recipe.steps if s.id in done and done[s.id].summary]
-        summary = "Done. " + " ".join(p if p.endswith(".") else p + "." for p in parts) if parts else "Done."
+        steps = " ".join(p if p.endswith(".") else p + "." for p in parts)
+        summary = t(locale, "run.event.done_steps", steps=steps) if parts else t(locale, "run.event.done")
         if recipe.summarize is not None:
-            summary = recipe.summarize(done)
+            summary = recipe.summarize(done, locale)
         external: dict[str, str] = {}
         for s in recipe.steps:
             if s.id in done:
@@ -84,14 +93,18 @@ class RunnerEndings(RunnerBase):
             message=summary,
             owner_id=row.record.owner_id,
             summary=summary,
-            data={"external_ids": external},
+            data={"external_ids": external, "locale": locale},
         )
         self._publish(event, row.record.reply_route)
         self._audit_run(row, recipe, success=True, detail={"status": "succeeded"})
 
     def _finish_cancelled(self, row: RunRow, recipe: Recipe) -> None:
         undone = self._compensate(row, recipe)
-        message = "Cancelled." + (f" I undid: {', '.join(undone)}." if undone else "")
+        locale = row.record.locale
+        if undone:
+            message = t(locale, "run.event.cancelled_undid", steps=", ".join(undone))
+        else:
+            message = t(locale, "run.event.cancelled")
         event = self.journal.finish(
             row.id,
             attempt=row.attempt,
@@ -100,7 +113,7 @@ class RunnerEndings(RunnerBase):
             message=message,
             owner_id=row.record.owner_id,
             summary=message,
-            data={"compensated": undone},
+            data={"compensated": undone, "locale": locale},
         )
         self._publish(event, row.record.reply_route)
         self._audit_run(row, recipe, success=False, detail={"status": "cancelled"})
@@ -108,11 +121,12 @@ class RunnerEndings(RunnerBase):
     def _finish_failed(self, row: RunRow, recipe: Recipe | None, reason: str, code: str, *, compensate: bool) -> None:
         undone = self._compensate(row, recipe) if (compensate and recipe is not None) else []
         guide = recipe.manual_guide_url if recipe is not None else None
+        locale = row.record.locale
         message = reason
         if undone:
-            message += f" I undid what I had done: {', '.join(undone)}."
+            message += " " + t(locale, "run.event.undid", steps=", ".join(undone))
         if guide:
-            message += f" You can finish it by hand: {guide}"
+            message += " " + t(locale, "run.event.by_hand", guide=guide)
         status, kind = (
             (RunStatus.COMPENSATED, RunEventKind.COMPENSATED) if undone else (RunStatus.FAILED, RunEventKind.FAILED)
         )
@@ -124,7 +138,13 @@ class RunnerEndings(RunnerBase):
             message=message,
             owner_id=row.record.owner_id,
             error=reason,
-            data={"reason": reason, "code": code, "manual_guide_url": guide, "compensated": undone},
+            data={
+                "reason": reason,
+                "code": code,
+                "manual_guide_url": guide,
+                "compensated": undone,
+                "locale": locale,
+            },
         )
         self._publish(event, row.record.reply_route)
         if recipe is not None:
@@ -159,14 +179,15 @@ class RunnerEndings(RunnerBase):
                     row, step, phase="finished", success=False, started=started, ctx=ctx, compensation=True
                 )
                 continue
+            title = recipe.step_title(step, row.record.locale)
             event = self.journal.step_compensated(
                 row.id,
                 attempt=row.attempt,
                 step_id=step.id,
-                event_message=f"Undone: {step.title}.",
+                event_message=t(row.record.locale, "run.event.undone", title=title),
                 owner_id=row.record.owner_id,
             )
             self._publish(event, row.record.reply_route)
             self._audit_step(row, step, phase="finished", success=True, started=started, ctx=ctx, compensation=True)
-            undone.append(step.title)
+            undone.append(title)
         return undone

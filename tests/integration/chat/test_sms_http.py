@@ -187,3 +187,28 @@ def test_the_same_message_delivered_again_is_dispatched_once(client: FlaskClient
     again = client.post(PATH, data=form, headers={"X-Twilio-Signature": sig})
     assert _message(first) and _message(again) == ""
     assert len(_commands(container)) == 1, _commands(container)
+
+
+def test_notifier_wraps_run_results_in_the_runs_locale(container: ChatTestContainer) -> None:
+    """The run's locale travels in the texted event's data (the runner puts it there); without it, the owner's."""
+    notifier = container.services.notifier
+    german = {"locale": "de-DE"}
+
+    def event(seq: int, kind: str, message: str, data: dict[str, Any]) -> Any:
+        return run_event("run_de", seq, kind, message).model_copy(update={"data": data})
+
+    notifier.run_event(event(1, "waiting_for_owner", "Bitte geben Sie OmniOps frei: https://x", german), SMS_ROUTE)
+    notifier.run_event(event(2, "compensated", "Das ging schief.", german), SMS_ROUTE)
+    notifier.run_event(event(3, "cancelled", "Abgebrochen.", german), SMS_ROUTE)
+    notifier.run_event(event(4, "succeeded", "Fertig.", german), SMS_ROUTE)
+    notifier.run_event(event(5, "succeeded", "Done.", {}), SMS_ROUTE)  # the owner's locale: en-US
+    container.owners.owners[OWNER.id] = OWNER.model_copy(update={"locale": "de-DE"})
+    notifier.run_event(event(6, "failed", "Das ging schief.", {}), SMS_ROUTE)
+    assert [body for _, body in container.sender.sent] == [
+        "OmniOps braucht Sie: Bitte geben Sie OmniOps frei: https://x",
+        "OmniOps: Fehlgeschlagen: Das ging schief.",
+        "OmniOps: Abgebrochen: Abgebrochen.",
+        "OmniOps: Fertig: Fertig.",
+        "OmniOps: Done: Done.",
+        "OmniOps: Fehlgeschlagen: Das ging schief.",
+    ]

@@ -248,3 +248,39 @@ def test_independent_steps_run_concurrently(harness: Harness, counting: Counting
     branches = [spans[n] for n in ("a", "b", "c")]
     assert max(s["start"] for s in branches) < min(s["end"] for s in branches)  # all three overlapped
     assert spans["join"]["start"] >= max(s["end"] for s in branches)  # the join waited for every branch
+
+
+def submit_de(h: Harness, recipe: str, **params: object) -> str:
+    record = h.runner.submit(
+        owner_id="owner_1", recipe=recipe, params=params, consent_id=None, reply_route=ROUTE, locale="de-DE"
+    )
+    return str(record.id)
+
+
+def test_a_german_run_tells_its_story_and_its_ending_in_german(harness: Harness, counting: CountingService) -> None:
+    """The runner's own words follow the run's locale (the demo recipes' step titles have no translation)."""
+    counting.add_fault("/objects/product", status=400)
+    run_id = submit_de(harness, "demo.counting", base_url=counting.url)
+    events = harness.events_until_terminal(run_id)
+    assert [e.message for e in events[:2]] == ["In der Warteschlange.", "Gestartet: demo.counting."]
+    assert [e.message for e in events if e.data.get("compensation")] == [
+        "Rückgängig gemacht: Order webhook.",
+        "Rückgängig gemacht: API key.",
+    ]
+    final = events[-1]
+    assert final.kind == RunEventKind.COMPENSATED and final.data["locale"] == "de-DE"
+    assert final.message == (
+        f"{final.data['reason']} Ich habe rückgängig gemacht, was ich schon erledigt hatte: Order webhook, API key. "
+        "Sie können es von Hand abschließen: https://omniops.dev/guides/demo"
+    )
+
+
+def test_a_german_run_gives_its_failure_reasons_in_german(harness: Harness, counting: CountingService) -> None:
+    counting.add_fault("/objects/key", status=401)
+    expired = harness.events_until_terminal(submit_de(harness, "demo.counting", base_url=counting.url))[-1]
+    assert expired.data["reason"] == "Die Zugangsdaten für counting service sind abgelaufen oder wurden widerrufen."
+    assert expired.message.endswith(" Sie können es von Hand abschließen: https://omniops.dev/guides/demo")
+    timed_out = harness.events_until_terminal(submit_de(harness, "demo.wait", base_url=counting.url, wait_timeout=0.5))
+    assert timed_out[-1].data["reason"] == "Die Wartezeit auf Ihre Rückmeldung ist abgelaufen."
+    noop = harness.events_until_terminal(submit_de(harness, "demo.noop"))
+    assert [e.message for e in noop[-3:]] == ["Nothing", "Nothing to do", "Fertig. Nothing to do."]
