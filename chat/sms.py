@@ -47,8 +47,10 @@ START_TEXT = "You're subscribed to OmniOps messages again. Reply HELP for help, 
 UNKNOWN_SENDER_TEXT = (
     "Sorry, this number isn't linked to an OmniOps account. Add and verify it in your OmniOps account settings."
 )
-_YES_CODE = re.compile(r"^\s*(?:yes|y|approve)\W*(\d{6})\s*$", re.IGNORECASE)
-_NO = re.compile(r"^\s*(?:no|n|deny|decline)\W*$", re.IGNORECASE)
+# English and German (the de-DE catalog tells owners to reply "JA <code>" / "NEIN")
+_YES_CODE = re.compile(r"^\s*(?:yes|y|approve|ja|j)\W*(\d{6})\s*$", re.IGNORECASE)
+_YES_WORDS = frozenset({"YES", "Y", "JA", "J"})
+_NO = re.compile(r"^\s*(?:no|n|deny|decline|nein|ablehnen)\W*$", re.IGNORECASE)
 _PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
@@ -156,7 +158,7 @@ def parse(
         return _reply(HELP_TEXT)
     locale = owner.locale if re.match(r"^[a-z]{2}(-[A-Z]{2})?$", owner.locale) else "en-US"
     params: Mapping[str, Any] = {}
-    if _YES_CODE.match(body) or keyword in ("YES", "Y"):
+    if _YES_CODE.match(body) or keyword in _YES_WORDS:
         intent = "confirm"
     elif _NO.match(body):
         intent = "deny"

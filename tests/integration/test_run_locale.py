@@ -195,4 +195,4 @@ def test_a_german_voice_request_texts_the_consent_link_in_german(
     [body] = texts(sandbox)[before:]
     assert body.startswith("OmniOps möchte: Connect your WooCommerce store")  # the declaration is what was approved
     assert "Bestätigen: " in body and "/consent/" in body
-    assert " oder antworten Sie YES " in body and body.endswith("Antworten Sie NO, um abzubrechen.")
+    assert " oder antworten Sie JA " in body and body.endswith("Antworten Sie NEIN, um abzubrechen.")

@@ -80,6 +80,12 @@ def test_yes_with_code_and_no_become_confirm_and_deny() -> None:
     assert isinstance(words, Command) and words.params == {"service": "woocommerce"}
 
 
+@pytest.mark.parametrize(("body", "intent"), [("JA 123456", "confirm"), ("ja", "confirm"), ("Nein", "deny")])
+def test_the_german_answers_the_de_de_texts_ask_for_are_understood(body: str, intent: str) -> None:
+    answer = _parse(body)
+    assert isinstance(answer, Command) and answer.intent == intent and answer.text == body
+
+
 def test_stop_opts_out_for_any_sender_then_silence_until_start() -> None:
     outs = MemorySmsOptOuts()
     stop = _parse("Stop", opt_outs=outs)
