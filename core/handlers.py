@@ -333,7 +333,7 @@ def handle_schedule_workflow(cmd: Command, svc: Services) -> Reply:
         for existing in svc.schedules.active(owner_id):
             if existing.schedule == schedule and set(existing.tasks) == set(tasks):
                 svc.conversations.clear(conversation_key(cmd))
-                what = describe(existing.schedule, existing.tasks, weekday=existing.weekday)
+                what = describe(existing.schedule, existing.tasks, weekday=existing.weekday, locale=cmd.locale)
                 return _reply(cmd, t(cmd.locale, "already_scheduled", what=what), ResponseType.QUERY_ANSWER)
     return _entitled_work(cmd, svc, owner)
 
@@ -638,7 +638,7 @@ def handle_list_integrations(cmd: Command, svc: Services) -> Reply:
     owner_id = cmd.principal.owner_id or ""
     creds = [c for c in svc.vault.list(owner_id) if not c.revoked]
     scheduled = svc.schedules.active(owner_id) if svc.schedules is not None else ()
-    items = "; ".join(describe(s.schedule, s.tasks, weekday=s.weekday) for s in scheduled)
+    items = "; ".join(describe(s.schedule, s.tasks, weekday=s.weekday, locale=cmd.locale) for s in scheduled)
     if not creds:
         if scheduled:
             return _reply(cmd, t(cmd.locale, "scheduled_list", items=items), ResponseType.QUERY_ANSWER)

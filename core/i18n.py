@@ -46,3 +46,8 @@ def t(locale: str | None, key: str, **values: Any) -> str:
 def known(key: str) -> bool:
     """Whether ``key`` is in the default catalog (optional keys, e.g. a recipe's translated step titles)."""
     return key in _catalog(DEFAULT_LOCALE)
+
+
+def plural(locale: str | None, key: str, count: int, **values: Any) -> str:
+    """``key.one`` for exactly one, else ``key.other`` (both languages we ship count this way)."""
+    return t(locale, f"{key}.{'one' if count == 1 else 'other'}", count=count, **values)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.i18n import known, t
 from core.intents import WEEKDAYS, normalize_schedule
 
 DEFAULT_TIME = time(9, 0)
-_TASK_WORDS = {"sales_report": "a sales report", "restock_low_inventory": "a restock list of low inventory"}
 
 
 @dataclass(frozen=True)
@@ -90,18 +90,34 @@ def cadence(schedule: str, *, timezone: str, created_at: datetime) -> Cadence:
     return Cadence(weekday=WEEKDAYS.index(unit), at=at, timezone=timezone)
 
 
-def describe(schedule: str, tasks: Sequence[str], *, weekday: int | None = None) -> str:
-    """English words for a scheduled workflow: ``a sales report every Monday at 09:00``."""
-    what = " and ".join(_TASK_WORDS.get(task, task.replace("_", " ")) for task in tasks) or "nothing"
-    return f"{what} {when(schedule, weekday=weekday)}"
+def describe(schedule: str, tasks: Sequence[str], *, weekday: int | None = None, locale: str = "en-US") -> str:
+    """Words for a scheduled workflow: ``a sales report every Monday at 09:00`` (in ``locale``).
+
+    Consent declarations always use en-US: they are part of what the params hash covers.
+    """
+    names = [t(locale, f"schedule.task.{task}") if known(f"schedule.task.{task}") else task for task in tasks]
+    what = t(locale, "schedule.and").join(names) or t(locale, "schedule.nothing")
+    return t(locale, "schedule.describe", what=what, when=when(schedule, weekday=weekday, locale=locale))
 
 
-def when(schedule: str, *, weekday: int | None = None) -> str:
+def when(schedule: str, *, weekday: int | None = None, locale: str = "en-US") -> str:
     """``every Monday at 09:00`` (a resolved ``weekday`` names the day of an ``every week`` schedule)."""
     words = normalize_schedule(schedule).split()
     unit = words[1]
-    if unit == "week" and weekday is not None:
-        unit = WEEKDAYS[weekday]
-    day = unit if unit in ("day", "week") else unit.capitalize()
     at = words[3] if len(words) == 4 else DEFAULT_TIME.strftime("%H:%M")
-    return f"every {day} at {at}"
+    day = WEEKDAYS.index(unit) if unit in WEEKDAYS else weekday if unit == "week" else None
+    if day is not None:
+        return t(locale, "schedule.every_weekday_at", day=t(locale, f"weekday.{day}"), time=at)
+    return t(locale, "schedule.every_day_at" if unit == "day" else "schedule.every_week_at", time=at)
+
+
+def moment(value: datetime, locale: str = "en-US") -> str:
+    """A local date and time for the owner: ``Monday 30 November at 09:00`` / ``Montag, 30. November um 09:00``."""
+    return t(
+        locale,
+        "schedule.moment",
+        weekday=t(locale, f"weekday.{value.weekday()}"),
+        day=value.day,
+        month=t(locale, f"month.{value.month}"),
+        time=value.strftime("%H:%M"),
+    )

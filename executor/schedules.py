@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from core.commands import Channel, ReplyRoute
 from core.entitlements import check_entitlement
 from core.errors import Conflict, ConsentError
+from core.i18n import known, t
 from core.ports import (
     AuditEntry,
     AuditLog,
@@ -109,9 +110,9 @@ def cadence_of(record: ScheduleRecord) -> Cadence:
     return Cadence(weekday=record.weekday, at=time(int(hours), int(minutes)), timezone=record.timezone)
 
 
-def describe_schedule(record: ScheduleRecord) -> str:
-    """``a sales report every Monday at 09:00`` for a stored schedule."""
-    return describe(record.schedule, record.tasks, weekday=record.weekday)
+def describe_schedule(record: ScheduleRecord, locale: str = "en-US") -> str:
+    """``a sales report every Monday at 09:00`` for a stored schedule, in ``locale``."""
+    return describe(record.schedule, record.tasks, weekday=record.weekday, locale=locale)
 
 
 class SqlSchedules:
@@ -302,7 +303,7 @@ class Scheduler:
                 record.consent_id, owner_id=record.owner_id, params_hash=recipe.params_hash(consent.params)
             )
         except ConsentError as err:
-            self._stop(record, str(err.extra.get("reason") or err.code), err.message)
+            self._stop(record, str(err.extra.get("reason") or err.code), err.message, locale=consent.locale)
             return None
         when = cadence_of(record)
         slot = when.latest_due(record.next_run_at, now)
@@ -341,17 +342,22 @@ class Scheduler:
         owner = self._owners.get(record.owner_id)
         return owner is not None and check_entitlement(owner, consent.intent, consent.params).allowed
 
-    def _stop(self, record: ScheduleRecord, reason: str, message: str) -> None:
+    def _stop(self, record: ScheduleRecord, reason: str, message: str, *, locale: str | None = None) -> None:
         if not self._schedules.stop(record.id, reason=reason):
             return
         log.info("schedule %s stopped: %s", record.id, message)
         self._audit_schedule(record, "schedule.stopped", reason=reason)
         if self._notify is None or reason == "revoked":  # the owner revoked it: they know
             return
-        why = _STOP_REASONS.get(reason, "its consent can no longer be used")
-        text = (
-            f"OmniOps: I've stopped sending you {describe_schedule(record)}: {why}. "
-            "Ask me to schedule it again if you still want it."
+        if locale is None:
+            owner = self._owners.get(record.owner_id) if self._owners is not None else None
+            locale = owner.locale if owner is not None else "en-US"
+        why_key = f"schedule.stop_reason.{reason}"
+        text = t(
+            locale,
+            "schedule.stopped_notice",
+            what=describe_schedule(record, locale),
+            why=t(locale, why_key if known(why_key) else "schedule.stop_reason.other"),
         )
         try:
             self._notify(record.owner_id, text)
@@ -372,13 +378,6 @@ class Scheduler:
                 detail={"schedule_id": record.id, **detail},
             )
         )
-
-
-_STOP_REASONS = {
-    "expired": "the consent you gave for it ran out",
-    "params_mismatch": "what it does has changed, so it needs your yes again",
-    "missing": "the consent you gave for it no longer exists",
-}
 
 
 def occurrence_route(consent: ConsentRecord) -> ReplyRoute:

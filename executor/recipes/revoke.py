@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core.errors import CredentialsExpired, ProviderRejected
-from core.i18n import t
+from core.i18n import plural, t
 from core.intents import ConsentTier
 from core.ports import ConsentDeclaration
 from executor.browser import LoginHandoff, WpAdminBrowser
@@ -57,11 +57,6 @@ STRIPE_DECLARATION = ConsentDeclaration(
 
 def _key_name(cred: Mapping[str, str]) -> str:
     return cred.get("description") or "OmniOps - API (…)"
-
-
-def _count(locale: str, key: str, count: int) -> str:
-    """``key.one`` for exactly one, else ``key.other``."""
-    return t(locale, f"{key}.{'one' if count == 1 else 'other'}", count=count)
 
 
 class WooCommerceRevoke:
@@ -113,7 +108,7 @@ class WooCommerceRevoke:
                 output={"connected": True, "webhooks_deleted": 0, "key_dead": True},
             )
         return StepResult(
-            summary=_count(ctx.locale, "recipe.revoke.webhooks_deleted", deleted),
+            summary=plural(ctx.locale, "recipe.revoke.webhooks_deleted", deleted),
             output={"connected": True, "webhooks_deleted": deleted},
         )
 
@@ -220,7 +215,7 @@ class StripeRevoke:
                 output={"connected": True, "webhooks_deleted": 0},
             )
         return StepResult(
-            summary=_count(ctx.locale, "recipe.revoke.endpoints_deleted", deleted),
+            summary=plural(ctx.locale, "recipe.revoke.endpoints_deleted", deleted),
             output={"connected": True, "webhooks_deleted": deleted},
         )
 

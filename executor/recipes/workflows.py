@@ -24,10 +24,10 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from core.errors import Conflict, NotFound, ProviderRejected
-from core.i18n import t
+from core.i18n import plural, t
 from core.intents import ConsentTier, Task, Workflows
 from core.ports import AuditEntry, AuditLog, Clock, ConsentDeclaration, ConsentRecord, Owners
-from core.schedules import describe
+from core.schedules import describe, moment
 from executor.catalog import SqlReports
 from executor.recipe import NO_RETRY, Recipe, Step, StepContext, StepResult
 from executor.schedules import OCCURRENCE_RECIPE, SqlSchedules, cadence_of, describe_schedule, schedule_params
@@ -108,14 +108,15 @@ class WorkflowRecipes:
             timezone=owner.timezone if owner is not None else "UTC",
         )
         first = record.next_run_at.astimezone(cadence_of(record).zone())
+        what = describe_schedule(record, ctx.locale)
         return StepResult(
-            summary=t(ctx.locale, "recipe.workflow.scheduled_step", what=describe_schedule(record)),
+            summary=t(ctx.locale, "recipe.workflow.scheduled_step", what=what),
             external_ids={"schedule_id": record.id},
             output={
                 "schedule_id": record.id,
-                "what": describe_schedule(record),
+                "what": what,
                 "timezone": record.timezone,
-                "first": first.strftime("%A %d %B at %H:%M"),
+                "first": moment(first, ctx.locale),
             },
         )
 
@@ -134,7 +135,7 @@ class WorkflowRecipes:
         figures = self.reports.sales_between(ctx.owner_id, now - timedelta(days=days), now)
         money = f"{figures.revenue:.2f}" + (f" {figures.currency}" if figures.currency else "")
         period = "recipe.workflow.sales_day" if days == 1 else "recipe.workflow.sales_week"
-        text = t(ctx.locale, period, orders=figures.orders, money=money)
+        text = t(ctx.locale, period, orders=plural(ctx.locale, "recipe.workflow.orders", figures.orders), money=money)
         if figures.best_sellers:
             name, units = figures.best_sellers[0]
             text += "; " + t(ctx.locale, "recipe.workflow.best_seller", name=name, units=units)
@@ -174,9 +175,9 @@ class WorkflowRecipes:
                 continue
             self._revoke(record.consent_id, ctx.owner_id, run_id=ctx.run_id)
             self.schedules.stop(record.id, reason="revoked")
-            stopped.append(describe_schedule(record))
+            stopped.append(describe_schedule(record, ctx.locale))
         return StepResult(
-            summary=t(ctx.locale, "recipe.workflow.stopped_step", count=len(stopped)),
+            summary=plural(ctx.locale, "recipe.workflow.stopped_step", len(stopped)),
             output={"stopped": stopped, "target": target},
         )
 
@@ -249,7 +250,8 @@ def _scheduled(done: Mapping[str, StepResult], locale: str) -> str:
 
 
 def _report(done: Mapping[str, StepResult], locale: str) -> str:
-    parts = [r.output["text"] for r in done.values() if not r.output.get("skipped") and "text" in r.output]
+    ordered = [done[step] for step in ("sales_report", "restock_list") if step in done]  # not finishing order
+    parts = [r.output["text"] for r in ordered if not r.output.get("skipped") and "text" in r.output]
     return ". ".join(str(p) for p in parts) + "." if parts else t(locale, "recipe.workflow.nothing_to_report")
 
 

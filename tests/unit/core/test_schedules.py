@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from core.schedules import Cadence, cadence, describe, when
+from core.schedules import Cadence, cadence, describe, moment, when
 
 BERLIN = "Europe/Berlin"
 THU = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday
@@ -86,3 +86,17 @@ def test_words_for_the_owner() -> None:
     assert describe("every friday at 17:00", ["sales_report", "restock_low_inventory"]) == (
         "a sales report and a restock list of low inventory every Friday at 17:00"
     )
+
+
+def test_words_for_a_german_owner() -> None:
+    assert describe("every monday at 09:00", ["sales_report", "restock_low_inventory"], locale="de-DE") == (
+        "einen Verkaufsbericht und eine Nachbestellliste für knappe Artikel jeden Montag um 09:00"
+    )
+    assert when("every day", locale="de-DE") == "täglich um 09:00"
+    assert when("every week at 07:00", locale="de-AT") == "wöchentlich um 07:00"  # same language falls back
+
+
+def test_a_moment_in_the_owners_words() -> None:
+    first = datetime(2026, 12, 7, 9, 0)
+    assert moment(first) == "Monday 7 December at 09:00"
+    assert moment(first, "de-DE") == "Montag, 7. Dezember um 09:00"
