@@ -65,6 +65,7 @@ def demo_lines(demo: Demo, *, seed_lines: list[str], public_url: str) -> list[st
         f"  Try typing:              set up my WooCommerce store   (address: {store['url']})",
         f"  WooCommerce admin login: {store['admin']['login']} / {store['admin']['password']}",
         "  Then:                    connect Stripe  ·  show me your best sellers  ·  what's running low",
+        "  Scheduled work:          every monday at 9am send me a sales report  ·  stop my scheduled sales report",
         f"  The owner's phone:       {demo.info['admin']}/phone?to=%2B{DEMO_OWNER_PHONE.lstrip('+')}  (its texts)",
         *seed_lines,
         "",
