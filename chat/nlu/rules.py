@@ -6,6 +6,10 @@ work ("cancel the weekly sales report", "turn off my automations") is a revoke (
 consent), so it is tested before cancel. Then repair and status, which otherwise look like setup requests
 ("the stripe setup failed", "is the setup done"); then migration, schedules and reports; then listing, setup
 and help. Whatever is left is ``unknown`` — unless it names a service, which most likely means "set it up".
+
+The cascade is shared by every language; a :class:`Language` supplies the words (its signal table, yes/no
+words and entity readers). English is this module's ``SIG`` with :mod:`chat.nlu.entities`; German (``de-*``
+locales) is :mod:`chat.nlu.german`.
 """
 
 from __future__ import annotations
