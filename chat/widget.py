@@ -8,6 +8,7 @@ module is called; :func:`parse_message` only turns the verified session and the 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -31,7 +32,10 @@ class ChatMessageIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     text: str = Field(min_length=1, max_length=MAX_TEXT)
-    locale: str = Field(default="en-US", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    locale: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+
+
+_LOCALE_RE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 
 
 def parse_message(
@@ -41,10 +45,14 @@ def parse_message(
     parse_text: ParseText,
     now: datetime,
     request_id: str,
+    default_locale: str = "en-US",
 ) -> Command:
-    """Validate ``{"text": str ≤ 1000 chars}`` and build the widget command for a verified session.
+    """Validate ``{"text": str ≤ 1000 chars, "locale"?: "de-DE"}`` and build the widget command for a verified
+    session.
 
-    Anonymous visitors get a principal without an owner, so the bus only lets them ask for help. Raises
+    The message is understood and answered in its ``locale``; without one, in ``default_locale`` (the
+    widget owner's locale, so a German shop's widget reads German text with the German rules). Anonymous
+    visitors get a principal without an owner, so the bus only lets them ask for help. Raises
     :class:`MalformedRequest` for anything but a JSON object with a non-empty ``text``.
     """
     if not isinstance(payload, dict):
@@ -55,7 +63,8 @@ def parse_message(
         fields = sorted({".".join(str(p) for p in e["loc"]) or "body" for e in err.errors()})
         detail = f"Invalid chat message: check {', '.join(fields)} (text of 1-{MAX_TEXT} characters)."
         raise MalformedRequest(detail) from None
-    intent, params = parse_text(message.text, message.locale)
+    locale = message.locale or (default_locale if _LOCALE_RE.match(default_locale) else "en-US")
+    intent, params = parse_text(message.text, locale)
     principal = Principal(
         owner_id=session.owner_id if session.logged_in else None,
         person_id=session.person_id,
@@ -64,7 +73,7 @@ def parse_message(
     base = {
         "channel": Channel.WIDGET,
         "principal": principal,
-        "locale": message.locale,
+        "locale": locale,
         "reply_route": ReplyRoute(channel=Channel.WIDGET, to=session.session_id),
         "request_id": request_id,
         "received_at": now,

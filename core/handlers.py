@@ -62,7 +62,8 @@ _CODE_RE = re.compile(r"\b(\d{6})\b")
 
 #: Entitlement check: None when allowed, else the friendly refusal (text, guide URL).
 EntitlementCheck = Callable[[Owner, str, Mapping[str, Any]], "tuple[str, str] | None"]
-ParamExtractor = Callable[[str, str, str], Any]
+#: ``extract_param(intent, param, text, locale)``: the answer to a pending question, or ``None``.
+ParamExtractor = Callable[[str, str, str, str], Any]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -109,7 +109,7 @@ class MessageBus:
             return command
         value = command.params.get(conv.awaiting) if command.intent == conv.intent else None
         if value is None and command.text and command.intent in ("unknown", conv.intent):
-            value = svc.extract_param(conv.intent, conv.awaiting, command.text)
+            value = svc.extract_param(conv.intent, conv.awaiting, command.text, command.locale)
         if value is None:
             if command.intent == "unknown":  # not understood as an answer: ask the same question again
                 return command.model_copy(update={"intent": conv.intent, "params": dict(conv.params)})

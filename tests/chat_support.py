@@ -100,7 +100,7 @@ def stand_in_parse(text: str, locale: str) -> tuple[str, Mapping[str, Any]]:
     return "unknown", {}
 
 
-def extract_param(intent: str, param: str, text: str) -> Any:
+def extract_param(intent: str, param: str, text: str, locale: str = "en-US") -> Any:
     if param == "store_url" and "." in text:
         return text.strip().split()[-1]
     return None

@@ -1,12 +1,14 @@
 """Language understanding for chat and SMS: text → intent + validated params, driven by ``core.intents``.
 
-- ``RuleParser`` — deterministic English rules, no network; the embedded default.
+- ``RuleParser`` — deterministic rules, no network; the embedded default. English, and German for ``de-*``
+  locales (``chat.nlu.german``).
 - ``OpenAIParser`` — OpenAI tool calling (one tool per intent), falling back to the rules on any error.
 - ``build_parser(openai_api_key, openai_base_url)`` — picks one of the two.
-- ``parse(text)`` / ``extract_param(intent, param, text)`` — module-level helpers over a ``RuleParser``.
+- ``parse(text, locale=…)`` / ``extract_param(intent, param, text, locale)`` — module-level helpers over a
+  ``RuleParser``.
 
 Multi-turn use: when ``INTENTS[intent].missing(params)`` is not empty, ask the prompt of the first missing
-param; feed the next message to ``extract_param(intent, param, text)``. When it returns ``None``, parse the
+param; feed the next message to ``extract_param(intent, param, text, locale)``. When it returns ``None``, parse the
 message afresh (it may be a new request, or "yes"/"no" → ``confirm``/``deny``).
 """
 
@@ -40,9 +42,9 @@ def parse(text: str, *, locale: str = "en-US") -> ParseResult:
     return _RULES.parse(text, locale=locale)
 
 
-def extract_param(intent: str, param: str, text: str) -> Any | None:
+def extract_param(intent: str, param: str, text: str, locale: str = "en-US") -> Any | None:
     """Read the answer for ``param`` of ``intent`` from ``text`` (rule based); ``None`` when absent."""
-    return _RULES.extract_param(intent, param, text)
+    return _RULES.extract_param(intent, param, text, locale)
 
 
 def build_parser(

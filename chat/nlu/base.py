@@ -29,6 +29,7 @@ class Parser(Protocol):
         """Understand ``text``; an out-of-scope message gives the ``unknown`` intent."""
         ...
 
-    def extract_param(self, intent: str, param: str, text: str) -> Any | None:
-        """Read the answer to "What is your <param>?" from ``text``; ``None`` when it is not there."""
+    def extract_param(self, intent: str, param: str, text: str, locale: str = "en-US") -> Any | None:
+        """Read the answer to "What is your <param>?" from ``text`` (in ``locale``'s language); ``None`` when
+        it is not there."""
         ...

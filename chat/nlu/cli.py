@@ -29,6 +29,6 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         description='Print {"intent": ..., "params": {...}} as JSON, using the rule parser.',
     )
     cmd.add_argument("text", help="what the owner said or typed, in quotes")
-    cmd.add_argument("--locale", default="en-US", help="the owner's locale (default: en-US)")
+    cmd.add_argument("--locale", default="en-US", help="the owner's locale: de-* reads German (default: en-US)")
     cmd.set_defaults(func=_run)
     return cmd

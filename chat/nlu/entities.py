@@ -126,12 +126,20 @@ def revoke_target(tokens: Sequence[str], service_names: Sequence[str], *, about_
     no service; otherwise a named service wins ("disconnect stripe"). Scheduled work with no task or
     service named, or both tasks ("both", "all of them"), is every schedule (``schedules``).
     """
-    named = tasks(tokens)
+    return choose_revoke_target(
+        tasks(tokens), service_names, named_workflows=bool(workflows(tokens)), about_schedules=about_schedules
+    )
+
+
+def choose_revoke_target(
+    named: Sequence[str], service_names: Sequence[str], *, named_workflows: bool, about_schedules: bool
+) -> str | None:
+    """The choice of :func:`revoke_target` from what was found (shared by every language's rules)."""
     if len(named) == 1 and (about_schedules or not service_names):
         return named[0]
     if service_names:
         return service_names[0]
-    if about_schedules or len(named) > 1 or workflows(tokens):
+    if about_schedules or len(named) > 1 or named_workflows:
         return Workflows.ALL.value
     return None
 

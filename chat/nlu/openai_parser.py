@@ -151,9 +151,9 @@ class OpenAIParser:
             )
             return self._fallback.parse(text, locale=locale)
 
-    def extract_param(self, intent: str, param: str, text: str) -> Any | None:
+    def extract_param(self, intent: str, param: str, text: str, locale: str = "en-US") -> Any | None:
         """Answers to a pending question are short; the deterministic extractor reads them."""
-        return self._fallback.extract_param(intent, param, text)
+        return self._fallback.extract_param(intent, param, text, locale)
 
     def _ask(self, text: str, locale: str) -> ParseResult:
         messages: list[ChatCompletionMessageParam] = [

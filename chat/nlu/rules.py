@@ -6,12 +6,17 @@ work ("cancel the weekly sales report", "turn off my automations") is a revoke (
 consent), so it is tested before cancel. Then repair and status, which otherwise look like setup requests
 ("the stripe setup failed", "is the setup done"); then migration, schedules and reports; then listing, setup
 and help. Whatever is left is ``unknown`` — unless it names a service, which most likely means "set it up".
+
+The cascade is shared by every language; a :class:`Language` supplies the words (its signal table, yes/no
+words and entity readers). English is this module's ``SIG`` with :mod:`chat.nlu.entities`; German (``de-*``
+locales) is :mod:`chat.nlu.german`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +25,7 @@ from pydantic import ValidationError
 from core.intents import INTENTS, Platform
 
 from . import entities as ent
+from . import german
 from .base import ParseResult
 from .text import RUN_PLACEHOLDER, Prepared, prepare
 
@@ -121,18 +127,93 @@ SIG = {
 }
 
 
+Polar = tuple[tuple[tuple[str, ...], str], ...]
+
+
+@dataclass(frozen=True)
+class Language:
+    """One language's rules: how text is prepared, its signal table, its yes/no words and its entity readers.
+
+    The cascade in :func:`_classify` is the same for every language; only these differ.
+    """
+
+    name: str
+    prepare: Callable[[str], Prepared]
+    sig: Mapping[str, re.Pattern[str]]
+    polar: Polar
+    services: Callable[[Sequence[str]], list[str]]
+    tasks: Callable[[Sequence[str]], list[str]]
+    workflows: Callable[[Sequence[str]], list[str]]
+    reports: Callable[[Sequence[str]], list[str]]
+    migration: Callable[[Sequence[str]], dict[str, str]]
+    migration_mentions: Callable[[Sequence[str]], list[str]]
+    period: Callable[[str], str | None]
+    schedule: Callable[[str, bool], str | None]
+    unsupported_recurrence: Callable[[str], bool]
+    recurring: Callable[[str], bool]
+    names_weekday: Callable[[str], bool]
+    revoke_target: Callable[[Sequence[str], Sequence[str], bool], str | None]
+
+    def has(self, p: Prepared, name: str) -> bool:
+        """The signal ``name`` occurs in ``p``."""
+        return self.sig[name].search(p.text) is not None
+
+
+ENGLISH = Language(
+    name="en",
+    prepare=prepare,
+    sig=SIG,
+    polar=_POLAR,
+    services=ent.services,
+    tasks=ent.tasks,
+    workflows=ent.workflows,
+    reports=ent.reports,
+    migration=ent.migration,
+    migration_mentions=lambda tokens: [v for _, _, v in ent.find_phrases(tokens, "migration")],
+    period=ent.period,
+    schedule=lambda text, answering: ent.schedule(text, answering=answering),
+    unsupported_recurrence=ent.unsupported_recurrence,
+    recurring=ent.recurring,
+    names_weekday=ent.names_weekday,
+    revoke_target=lambda tokens, svcs, about: ent.revoke_target(tokens, svcs, about_schedules=about),
+)
+GERMAN = Language(
+    name="de",
+    prepare=german.prepare,
+    sig=german.SIG,
+    polar=german.POLAR,
+    services=german.services,
+    tasks=german.tasks,
+    workflows=german.workflows,
+    reports=german.reports,
+    migration=german.migration,
+    migration_mentions=german.migration_mentions,
+    period=german.period,
+    schedule=lambda text, answering: german.schedule(text, answering=answering),
+    unsupported_recurrence=german.unsupported_recurrence,
+    recurring=german.recurring,
+    names_weekday=german.names_weekday,
+    revoke_target=lambda tokens, svcs, about: german.revoke_target(tokens, svcs, about_schedules=about),
+)
+
+
+def language_for(locale: str | None) -> Language:
+    """The rules for ``locale``: German for ``de`` and ``de-*``, English for everything else."""
+    return GERMAN if (locale or "").split("-")[0].split("_")[0].lower() == "de" else ENGLISH
+
+
 def _has(p: Prepared, name: str) -> bool:
     return SIG[name].search(p.text) is not None
 
 
-def polar(p: Prepared) -> str | None:
+def polar(p: Prepared, lang: Language = ENGLISH) -> str | None:
     """``confirm`` or ``deny`` when the whole message is a yes/no answer (plus politeness), else ``None``."""
     toks = p.tokens
     if not toks or p.urls or p.run_ids:
         return None
     i, last = 0, None
     while i < len(toks):
-        for phrase, kind in _POLAR:
+        for phrase, kind in lang.polar:
             if tuple(toks[i : i + len(phrase)]) == phrase:
                 if kind != "filler":
                     last = kind
@@ -143,97 +224,107 @@ def polar(p: Prepared) -> str | None:
     return last
 
 
-def _classify(p: Prepared, svcs: list[str]) -> tuple[str, float]:
-    answer = polar(p)
+def _classify(p: Prepared, svcs: list[str], lang: Language = ENGLISH) -> tuple[str, float]:
+    answer = polar(p, lang)
     if answer:
         return answer, 0.95
     checks: tuple[tuple[str, Callable[[], bool]], ...] = (
         (
             "delete_data",
-            lambda: not svcs and (_has(p, "close_account") or (_has(p, "delete_verb") and _has(p, "delete_obj"))),
+            lambda: (
+                not svcs
+                and (lang.has(p, "close_account") or (lang.has(p, "delete_verb") and lang.has(p, "delete_obj")))
+            ),
         ),
-        ("export_data", lambda: not svcs and _has(p, "export")),
+        ("export_data", lambda: not svcs and lang.has(p, "export")),
         (
             "revoke_access",
             lambda: (
-                _has(p, "revoke")
-                or (bool(svcs) and _has(p, "remove_verb"))
-                or (_has(p, "stop_verb") and _about_schedules(p))
+                lang.has(p, "revoke")
+                or (bool(svcs) and lang.has(p, "remove_verb"))
+                or (lang.has(p, "stop_verb") and _about_schedules(p, lang))
             ),
         ),
         (
             "cancel_job",
-            lambda: _has(p, "cancel_hard") or (_has(p, "cancel_verb") and (_has(p, "cancel_obj") or bool(p.run_ids))),
+            lambda: (
+                lang.has(p, "cancel_hard")
+                or (lang.has(p, "cancel_verb") and (lang.has(p, "cancel_obj") or bool(p.run_ids)))
+            ),
         ),
-        ("fix_integration", lambda: _has(p, "fix")),
-        ("job_status", lambda: _has(p, "status") or bool(p.run_ids)),
+        ("fix_integration", lambda: lang.has(p, "fix")),
+        ("job_status", lambda: lang.has(p, "status") or bool(p.run_ids)),
         (
             "migrate_store",
             lambda: (
-                _has(p, "migrate_verb")
-                or (_has(p, "move_verb") and (bool(ent.migration(p.tokens)) or _has(p, "store_obj")))
+                lang.has(p, "migrate_verb")
+                or (lang.has(p, "move_verb") and (bool(lang.migration(p.tokens)) or lang.has(p, "store_obj")))
             ),
         ),
         (
             "schedule_workflow",
-            lambda: ent.schedule(p.text) is not None or ent.unsupported_recurrence(p.text) or _has(p, "schedule_verb"),
+            lambda: (
+                lang.schedule(p.text, False) is not None
+                or lang.unsupported_recurrence(p.text)
+                or lang.has(p, "schedule_verb")
+            ),
         ),
         (
             "store_report",
-            lambda: bool(ent.reports(p.tokens)) or _has(p, "report_word") or _has(p, "performance"),
+            lambda: bool(lang.reports(p.tokens)) or lang.has(p, "report_word") or lang.has(p, "performance"),
         ),
         (
             "list_integrations",
             lambda: (
-                (_has(p, "list_verb") and _has(p, "list_obj"))
-                or _has(p, "list_question")
-                or (_has(p, "list_bare") and not svcs and not _has(p, "setup_verb"))
+                (lang.has(p, "list_verb") and lang.has(p, "list_obj"))
+                or lang.has(p, "list_question")
+                or (lang.has(p, "list_bare") and not svcs and not lang.has(p, "setup_verb"))
             ),
         ),
     )
     for intent, test in checks:
         if test():
             return intent, 0.9
-    setup = _setup_intent(p, svcs)
+    setup = _setup_intent(p, svcs, lang)
     if setup:
         return setup, 0.85
-    if _has(p, "help"):
+    if lang.has(p, "help"):
         return "help", 0.9
     if svcs:
         return "setup_integration", 0.6
     return "unknown", 0.3
 
 
-def _about_schedules(p: Prepared) -> bool:
+def _about_schedules(p: Prepared, lang: Language = ENGLISH) -> bool:
     """The message is about scheduled work: a schedule word, a recurrence, or a workflow target is named, or a
     task is tied to a weekday ("the monday sales report")."""
     return (
-        _has(p, "schedule_obj")
-        or ent.recurring(p.text)
-        or bool(ent.workflows(p.tokens))
-        or (ent.names_weekday(p.text) and bool(ent.tasks(p.tokens)))
+        lang.has(p, "schedule_obj")
+        or lang.recurring(p.text)
+        or bool(lang.workflows(p.tokens))
+        or (lang.names_weekday(p.text) and bool(lang.tasks(p.tokens)))
     )
 
 
-def _setup_intent(p: Prepared, svcs: list[str]) -> str | None:
+def _setup_intent(p: Prepared, svcs: list[str], lang: Language = ENGLISH) -> str | None:
     platforms = {x.value for x in Platform}
-    setup_verb = _has(p, "setup_verb")
+    setup_verb = lang.has(p, "setup_verb")
     if any(s not in platforms for s in svcs):
         return "setup_integration"
-    if _has(p, "complete") and (setup_verb or _has(p, "store_word")):
+    if lang.has(p, "complete") and (setup_verb or lang.has(p, "store_word")):
         return "setup_store"
-    if _has(p, "store_launch") and _has(p, "store_word"):
+    if lang.has(p, "store_launch") and lang.has(p, "store_word"):
         return "setup_store"
-    if setup_verb and _has(p, "store_word") and not svcs:
+    if setup_verb and lang.has(p, "store_word") and not svcs:
         return "setup_store"
     if svcs:
         return "setup_integration"
-    if setup_verb and _has(p, "setup_generic_obj"):
+    if setup_verb and lang.has(p, "setup_generic_obj"):
         return "setup_integration"
     return None
 
 
-def _raw_params(intent: str, p: Prepared, svcs: list[str]) -> dict[str, Any]:
+def _raw_params(intent: str, p: Prepared, svcs: list[str], lang: Language = ENGLISH) -> dict[str, Any]:
     url = p.urls[0] if p.urls else None
     if intent == "setup_integration":
         return {"service": svcs[0] if svcs else None, "store_url": url}
@@ -243,17 +334,17 @@ def _raw_params(intent: str, p: Prepared, svcs: list[str]) -> dict[str, Any]:
             platform = Platform.SHOPIFY.value
         return {"platform": platform, "store_url": url}
     if intent == "migrate_store":
-        return dict(ent.migration(p.tokens))
+        return dict(lang.migration(p.tokens))
     if intent == "schedule_workflow":
-        return {"schedule": ent.schedule(p.text), "tasks": ent.tasks(p.tokens) or None}
+        return {"schedule": lang.schedule(p.text, False), "tasks": lang.tasks(p.tokens) or None}
     if intent == "store_report":
-        found = ent.reports(p.tokens)
-        report = found[0] if found else ("sales_summary" if _has(p, "performance") else None)
-        return {"report": report, "period": ent.period(p.text)}
+        found = lang.reports(p.tokens)
+        report = found[0] if found else ("sales_summary" if lang.has(p, "performance") else None)
+        return {"report": report, "period": lang.period(p.text)}
     if intent in ("job_status", "cancel_job"):
         return {"run_id": p.run_ids[0] if p.run_ids else None}
     if intent == "revoke_access":
-        return {"service": ent.revoke_target(p.tokens, svcs, about_schedules=_about_schedules(p))}
+        return {"service": lang.revoke_target(p.tokens, svcs, _about_schedules(p, lang))}
     if intent == "fix_integration":
         return {"service": svcs[0] if svcs else None}
     return {}
@@ -277,61 +368,81 @@ def validated(intent: str, raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class RuleParser:
-    """Deterministic English parser driven by ``core.intents``; needs no network and no state."""
+    """Deterministic parser driven by ``core.intents``: English rules, and German ones for ``de-*`` locales.
+
+    German text that the German rules do not understand is read once more with the English rules (owners
+    in Germany type "status" or "help" too); English locales only ever use the English rules.
+    """
 
     def parse(self, text: str, *, locale: str = "en-US") -> ParseResult:
-        """Understand ``text``. Only English phrasing is known; other locales are read with the same rules."""
-        p = prepare(text)
-        svcs = ent.services(p.tokens)
-        intent, confidence = _classify(p, svcs)
-        return ParseResult(intent=intent, params=validated(intent, _raw_params(intent, p, svcs)), confidence=confidence)
+        """Understand ``text`` with the rules of ``locale``'s language (German for ``de-*``, else English)."""
+        lang = language_for(locale)
+        result = _parse(text, lang)
+        if result.intent == "unknown" and lang is not ENGLISH:
+            fallback = _parse(text, ENGLISH)
+            if fallback.intent != "unknown":
+                return fallback
+        return result
 
-    def extract_param(self, intent: str, param: str, text: str) -> Any | None:
+    def extract_param(self, intent: str, param: str, text: str, locale: str = "en-US") -> Any | None:
         """Read one param of ``intent`` from an answer ("mystore.com", "woocommerce", "every monday at 9").
 
         Returns the normalized value as it would appear in ``ParseResult.params``, or ``None`` when the
         answer does not contain it (the caller then parses the message as a new request or a yes/no).
+        German answers ("jeden Montag um 9", "die Bestseller") are read for ``de-*`` locales, with the
+        English rules as a second reading.
         """
         spec = INTENTS.get(intent)
         if spec is None or param not in spec.params.model_fields:
             return None
-        p = prepare(text)
-        value = _answer_value(intent, param, p)
-        if value is None:
-            return None
-        try:
-            return spec.validate_params({param: value}).get(param)
-        except ValidationError:
-            return None
+        lang = language_for(locale)
+        for each in (lang,) if lang is ENGLISH else (lang, ENGLISH):
+            value = _answer_value(intent, param, each.prepare(text), each)
+            if value is None:
+                continue
+            try:
+                return spec.validate_params({param: value}).get(param)
+            except ValidationError:
+                continue
+        return None
 
 
-def _answer_value(intent: str, param: str, p: Prepared) -> Any | None:
-    svcs = ent.services(p.tokens)
+def _parse(text: str, lang: Language) -> ParseResult:
+    p = lang.prepare(text)
+    svcs = lang.services(p.tokens)
+    intent, confidence = _classify(p, svcs, lang)
+    return ParseResult(
+        intent=intent, params=validated(intent, _raw_params(intent, p, svcs, lang)), confidence=confidence
+    )
+
+
+def _answer_value(intent: str, param: str, p: Prepared, lang: Language = ENGLISH) -> Any | None:
+    svcs = lang.services(p.tokens)
     if param == "service" and intent == "revoke_access":
         # an answer to "which scheduled work?" names it; a bare recurrence ("the weekly one") is not enough
-        named_schedule = _has(p, "schedule_obj") or bool(ent.workflows(p.tokens))
-        return ent.revoke_target(p.tokens, svcs, about_schedules=named_schedule)
+        named_schedule = lang.has(p, "schedule_obj") or bool(lang.workflows(p.tokens))
+        return lang.revoke_target(p.tokens, svcs, named_schedule)
     if param == "service":
         return svcs[0] if svcs else None
     if param == "store_url":
         return p.urls[0] if p.urls else None
     if param == "platform":
-        return _raw_params("setup_store", p, svcs).get("platform")
+        return _raw_params("setup_store", p, svcs, lang).get("platform")
     if param in ("source", "target"):
-        roles = ent.migration(p.tokens)
+        roles = lang.migration(p.tokens)
         if param in roles:
             return roles[param]
-        mentions = ent.find_phrases(p.tokens, "migration")
-        return mentions[0][2] if mentions else None
+        mentions = lang.migration_mentions(p.tokens)
+        return mentions[0] if mentions else None
     if param == "schedule":
-        return ent.schedule(p.text, answering=True)
+        return lang.schedule(p.text, True)
     if param == "tasks":
-        return ent.tasks(p.tokens) or None
+        return lang.tasks(p.tokens) or None
     if param == "report":
-        found = ent.reports(p.tokens)
+        found = lang.reports(p.tokens)
         return found[0] if found else None
     if param == "period":
-        return ent.period(p.text)
+        return lang.period(p.text)
     if param == "run_id":
         return p.run_ids[0] if p.run_ids else None
     return None

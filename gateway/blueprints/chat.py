@@ -133,8 +133,14 @@ def create_session() -> tuple[Response, int]:
 def post_message() -> Response:
     c = chat_container()
     session = _session(c)
+    owner = c.owners.get(session.owner_id)  # whose widget this is: its locale is the default language
     command = parse_message(
-        _json_body(), session=session, parse_text=c.parse_text, now=c.clock.now(), request_id=g.get("request_id", "-")
+        _json_body(),
+        session=session,
+        parse_text=c.parse_text,
+        now=c.clock.now(),
+        request_id=g.get("request_id", "-"),
+        default_locale=owner.locale if owner is not None else "en-US",
     )
     return jsonify(render(c.bus.handle(command)))
 

@@ -74,9 +74,14 @@ def _dialogue_scores() -> tuple[int, int, list[str]]:
     return len(dialogues), good, misses
 
 
+GERMAN_HEADING = "### German (de-DE)"  # written by test_nlu_accuracy_de.py; kept here
+
+
 def _write_results(lines: list[str]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    german = GERMAN_HEADING + current.split(GERMAN_HEADING, 1)[1] if GERMAN_HEADING in current else ""
+    RESULTS.write_text("\n".join(lines) + "\n" + ("\n" + german if german else ""), encoding="utf-8")
 
 
 def test_labelled_set_is_large_varied_and_valid() -> None:

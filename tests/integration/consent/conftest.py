@@ -144,7 +144,7 @@ def build_world(engine: Engine, tmp_path: Path, *, public_url: str | None = None
         recipes=FakeRecipes(recipes),
         reports=FakeReports(),
         conversations=FakeConversations(),
-        extract_param=lambda intent, param, text: None,
+        extract_param=lambda intent, param, text, locale: None,
         public_url=base_url,
     )
     bus = MessageBus(services=svc)

@@ -34,6 +34,23 @@ def test_message_becomes_a_widget_command_for_a_logged_in_session() -> None:
     assert cmd.session_id == "ws_1" and cmd.reply_route.to == "ws_1"
 
 
+def test_locale_from_the_message_else_the_default_locale() -> None:
+    _, session = _session()
+    seen: list[str] = []
+
+    def parse_text(text: str, locale: str) -> tuple[str, dict[str, str]]:
+        seen.append(locale)
+        return "help", {}
+
+    kw = {"session": session, "parse_text": parse_text, "now": NOW, "request_id": "r1"}
+    assert parse_message({"text": "Hilfe"}, **kw).locale == "en-US"  # type: ignore[arg-type]
+    assert parse_message({"text": "Hilfe"}, default_locale="de-DE", **kw).locale == "de-DE"  # type: ignore[arg-type]
+    english = parse_message({"text": "help", "locale": "en-GB"}, default_locale="de-DE", **kw)  # type: ignore[arg-type]
+    assert english.locale == "en-GB"
+    assert parse_message({"text": "Hilfe"}, default_locale="nonsense", **kw).locale == "en-US"  # type: ignore[arg-type]
+    assert seen == ["en-US", "de-DE", "en-GB", "en-US"]
+
+
 def test_anonymous_visitor_has_no_owner_rights() -> None:
     _, session = _session(person=None)
     cmd = parse_message(

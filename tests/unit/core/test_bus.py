@@ -31,7 +31,7 @@ from tests.fakes import (
 OWNER = Owner(id="own_1", name="Acme", plan="ai_assisted", verified_phones=("+15550001111",))
 
 
-def _extract(intent: str, param: str, text: str) -> Any:
+def _extract(intent: str, param: str, text: str, locale: str = "en-US") -> Any:
     if param == "store_url" and "." in text:
         return text.strip()
     return None
