@@ -41,8 +41,9 @@ class CredentialAccess(Protocol):
         """Store a secret for ``service``; returns the credential id (never the secret)."""
         ...
 
-    def revoke(self, owner_id: str, service: str) -> int:
-        """Revoke and erase every live credential the owner holds for ``service``; returns how many."""
+    def revoke(self, owner_id: str, service: str, *, keep: str | None = None) -> int:
+        """Revoke and erase every live credential the owner holds for ``service`` except the one with id
+        ``keep`` (a replacement just stored); returns how many."""
         ...
 
 
@@ -145,12 +146,15 @@ class StepContext:
         self.credential_services.append(service)
         return self._credentials.put(self.owner_id, service, secret, label=label)
 
-    def forget_credentials(self, service: str) -> int:
-        """Revoke and erase the owner's credentials for ``service`` in the vault; returns how many."""
+    def forget_credentials(self, service: str, *, keep: str | None = None) -> int:
+        """Revoke and erase the owner's credentials for ``service`` in the vault (all but the credential id
+        ``keep``, when given); returns how many."""
         if self._credentials is None:
             raise RuntimeError("this runner has no credential access configured")
         self.credential_services.append(service)
-        return self._credentials.revoke(self.owner_id, service)
+        if keep is None:
+            return self._credentials.revoke(self.owner_id, service)
+        return self._credentials.revoke(self.owner_id, service, keep=keep)
 
     def wait_for_owner(self, reason: str, *, timeout_seconds: float = 3600.0) -> dict[str, Any]:
         """Return the owner's input for this step, or pause the run until it arrives (``resume``)."""

@@ -31,11 +31,12 @@ class VaultCredentialAccess:
     def put(self, owner_id: str, service: str, secret: Mapping[str, str], *, label: str) -> str:
         return self._vault.put(owner_id, service, label, secret).id
 
-    def revoke(self, owner_id: str, service: str) -> int:
-        """Revoke, then erase (ciphertext dropped, tombstone kept), every live credential for ``service``."""
+    def revoke(self, owner_id: str, service: str, *, keep: str | None = None) -> int:
+        """Revoke, then erase (ciphertext dropped, tombstone kept), every live credential for ``service`` but
+        ``keep``."""
         count = 0
         for meta in self._vault.list(owner_id):
-            if meta.service != service:
+            if meta.service != service or meta.id == keep:
                 continue
             if not meta.revoked:
                 self._vault.revoke(meta.id, owner_id=owner_id, agent="worker")

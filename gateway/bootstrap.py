@@ -199,6 +199,7 @@ def _wire(c: Container) -> None:
     from executor.providers.base import DEFAULT_TIMEOUT
     from executor.providers.stripe import API_BASE, CONNECT_BASE, StripeConnect
     from executor.recipe import RecipeRegistry
+    from executor.recipes.fix import StripeFix, WooCommerceFix
     from executor.recipes.privacy import PrivacyDelete, PrivacyExport
     from executor.recipes.revoke import StripeRevoke, WooCommerceRevoke
     from executor.recipes.stripe import StripeSetup
@@ -279,17 +280,17 @@ def _wire(c: Container) -> None:
     recipes = RecipeRegistry()
     c.wp_logins = LoginHandoff()  # "sign in for me": the owner's wp-admin login, in memory, used once
     wp_browser = WpAdminBrowser(artifacts_dir=s.var_dir / "runs")
-    recipes.add(
-        WooCommerceSetup(
-            public_url=s.public_url,
-            tokens=tokens,
-            catalog=c.catalog,
-            clock=c.clock,
-            webhook_secret=webhook_secret,
-            handoff=c.wp_logins,
-            browser=wp_browser,
-        ).recipe()
+    woo_setup = WooCommerceSetup(
+        public_url=s.public_url,
+        tokens=tokens,
+        catalog=c.catalog,
+        clock=c.clock,
+        webhook_secret=webhook_secret,
+        handoff=c.wp_logins,
+        browser=wp_browser,
     )
+    recipes.add(woo_setup.recipe())
+    recipes.add(WooCommerceFix(setup=woo_setup).recipe())
     woo_revoke = WooCommerceRevoke(public_url=s.public_url, catalog=c.catalog, handoff=c.wp_logins, browser=wp_browser)
     recipes.add(woo_revoke.recipe())
     stripe_revoke: StripeRevoke | None = None
@@ -301,11 +302,11 @@ def _wire(c: Container) -> None:
             platform_secret_key=s.stripe_secret_key.get_secret_value(),
             connect_base=s.stripe_connect_base_url or s.stripe_base_url or CONNECT_BASE,
         )
-        recipes.add(
-            StripeSetup(
-                public_url=s.public_url, tokens=tokens, connect=stripe_connect, api_base=s.stripe_base_url or API_BASE
-            ).recipe()
+        stripe_setup = StripeSetup(
+            public_url=s.public_url, tokens=tokens, connect=stripe_connect, api_base=s.stripe_base_url or API_BASE
         )
+        recipes.add(stripe_setup.recipe())
+        recipes.add(StripeFix(setup=stripe_setup).recipe())
         stripe_revoke = StripeRevoke(
             public_url=s.public_url, connect=stripe_connect, api_base=s.stripe_base_url or API_BASE
         )
@@ -385,6 +386,7 @@ def _wire(c: Container) -> None:
         webhook_secret=webhook_secret,
         stripe_connect=stripe_connect,
         wp_logins=c.wp_logins,
+        step_output=lambda run_id, step_id: _step_output(c, run_id, step_id),
     )
     c.alexa = (
         build_alexa_adapter(
@@ -409,6 +411,12 @@ def _wire(c: Container) -> None:
         ),
         audit=c.audit,
     )
+
+
+def _step_output(c: Container, run_id: str, step_id: str) -> dict[str, Any]:
+    """One step's journaled output ({} when the step has no row yet)."""
+    row = c.journal.step_rows(run_id).get(step_id)
+    return dict(row.output) if row is not None else {}
 
 
 def _root_key_file(s: Settings) -> Path:

@@ -183,6 +183,16 @@ class StripeClient:
             idempotency_key=idempotency_key,
         )
 
+    def update_webhook_endpoint(
+        self, endpoint_id: str, data: Mapping[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """``POST /v1/webhook_endpoints/{id}`` (e.g. ``{"disabled": False}`` to enable it again)."""
+        return self.post(f"/v1/webhook_endpoints/{endpoint_id}", data, idempotency_key=idempotency_key)
+
+    def retrieve_account(self) -> dict[str, Any]:
+        """``GET /v1/account``: the (connected) account this key acts on; 401 once the token is revoked."""
+        return self.get("/v1/account")
+
     def list_webhook_endpoints(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         params: dict[str, Any] = {"limit": 100}

@@ -189,5 +189,10 @@ class WooCommerceClient:
     def list_webhooks(self) -> list[dict[str, Any]]:
         return list(self.iter_collection("/webhooks"))
 
+    def update_webhook(self, webhook_id: int, **fields: str) -> dict[str, Any]:
+        """``PUT /webhooks/{id}`` with ``fields`` (e.g. ``status="active"``)."""
+        body: dict[str, Any] = self.request("PUT", f"/webhooks/{webhook_id}", json=fields).json()
+        return body
+
     def delete_webhook(self, webhook_id: int) -> None:
         self.request("DELETE", f"/webhooks/{webhook_id}", params={"force": "true"})

@@ -13,6 +13,7 @@ A declined test card or a revoked authorization fails the run with Stripe's own 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from core.errors import CredentialsExpired, ProviderRejected
 from core.i18n import t
@@ -84,6 +85,14 @@ class StripeSetup:
             return StepResult(
                 summary=t(ctx.locale, "recipe.stripe.connected"), external_ids={"account": existing["stripe_user_id"]}
             )
+        answer = self.await_connection(ctx)
+        return StepResult(
+            summary=t(ctx.locale, "recipe.stripe.connected"), external_ids={"account": str(answer["stripe_user_id"])}
+        )
+
+    def await_connection(self, ctx: StepContext) -> dict[str, Any]:
+        """The owner's answer on Stripe Connect (the run waits for it): ``{stripe_user_id, credential_id}`` once
+        our OAuth callback has vaulted the token; a refusal raises ``ProviderRejected`` with Stripe's reason."""
         state = self.tokens.issue(ctx.run_id, OAUTH_PURPOSE)
         url = self.connect.authorize_url(redirect_uri=self.redirect_uri, state=state)
         answer = ctx.wait_for_owner(
@@ -92,13 +101,15 @@ class StripeSetup:
         if answer.get("denied"):
             reason = answer.get("reason") or t(ctx.locale, "recipe.stripe.declined")  # Stripe's own words when given
             raise ProviderRejected(str(reason), provider=SERVICE)
-        return StepResult(
-            summary=t(ctx.locale, "recipe.stripe.connected"), external_ids={"account": str(answer["stripe_user_id"])}
-        )
+        return answer
+
+    def webhook_url(self, owner_id: str) -> str:
+        """Where Stripe delivers this owner's events."""
+        return f"{self.public_url}/callbacks/stripe/webhook/{owner_id}"
 
     def register_webhook(self, ctx: StepContext) -> StepResult:
         endpoint = self._client(ctx).create_webhook_endpoint(
-            url=f"{self.public_url}/callbacks/stripe/webhook/{ctx.owner_id}",
+            url=self.webhook_url(ctx.owner_id),
             events=WEBHOOK_EVENTS,
             idempotency_key=ctx.idempotency_key,
             metadata={"omniops_run": ctx.run_id},

@@ -85,9 +85,7 @@ class WooCommerceSetup:
         store_url = str(ctx.params["store_url"])
         if not cred or cred.get("store_url") != store_url:
             raise CredentialsExpired("No WooCommerce key for this store is stored any more.", provider=SERVICE)
-        return woo.WooCommerceClient(
-            ctx.http, store_url=store_url, consumer_key=cred["consumer_key"], consumer_secret=cred["consumer_secret"]
-        )
+        return client_for(ctx, cred)
 
     # -------------------------------------------------------------------------------------------- steps
     def check_site(self, ctx: StepContext) -> StepResult:
@@ -104,6 +102,17 @@ class WooCommerceSetup:
             return StepResult(
                 summary=t(ctx.locale, "recipe.woocommerce.approved"), external_ids={"key_id": existing["key_id"]}
             )
+        answer = self.await_key_approval(ctx, store_url, offer_signin=True)
+        if answer.get("signin"):
+            return self._keys_by_browser(ctx, store_url)
+        return StepResult(
+            summary=t(ctx.locale, "recipe.woocommerce.approved"), external_ids={"key_id": str(answer["key_id"])}
+        )
+
+    def await_key_approval(self, ctx: StepContext, store_url: str, *, offer_signin: bool) -> dict[str, Any]:
+        """The owner's answer to the wc-auth approval link (the run waits for it): ``{key_id, credential_id}``
+        once our callback has vaulted the new key, or ``{signin: true}``; a refusal raises ``ProviderRejected``.
+        ``offer_signin`` adds the "sign in for me" link when the browser path is configured."""
         token = self.tokens.issue(ctx.run_id, WC_AUTH_PURPOSE)
         url = woo.authorize_url(
             store_url=store_url,
@@ -113,17 +122,13 @@ class WooCommerceSetup:
             callback_url=f"{self.public_url}/callbacks/woocommerce/keys",
         )
         reason = t(ctx.locale, "recipe.woocommerce.approve", url=url)
-        if self.handoff is not None and self.browser is not None:
+        if offer_signin and self.handoff is not None and self.browser is not None:
             signin = f"{self.public_url}/callbacks/woocommerce/signin/{self.tokens.issue(ctx.run_id, SIGNIN_PURPOSE)}"
             reason = t(ctx.locale, "recipe.woocommerce.approve_or_signin", url=url, signin=signin)
         answer = ctx.wait_for_owner(reason, timeout_seconds=APPROVAL_TIMEOUT_SECONDS)
         if answer.get("denied"):
             raise ProviderRejected(t(ctx.locale, "recipe.woocommerce.declined"), provider=SERVICE)
-        if answer.get("signin"):
-            return self._keys_by_browser(ctx, store_url)
-        return StepResult(
-            summary=t(ctx.locale, "recipe.woocommerce.approved"), external_ids={"key_id": str(answer["key_id"])}
-        )
+        return answer
 
     def _keys_by_browser(self, ctx: StepContext, store_url: str) -> StepResult:
         """Key path (b): use the owner's login once to create a Read/Write key in wp-admin, then vault it."""
@@ -161,7 +166,10 @@ class WooCommerceSetup:
         )
 
     def sync_products(self, ctx: StepContext) -> StepResult:
-        client = self._client(ctx)
+        return self.products_with(ctx, self._client(ctx))
+
+    def products_with(self, ctx: StepContext, client: woo.WooCommerceClient) -> StepResult:
+        """Upsert every product of the store into the synced catalog, a page at a time."""
         synced = 0
         pages = client.iter_pages("/products")
         for page_no, total_pages, total, items in pages:
@@ -173,7 +181,10 @@ class WooCommerceSetup:
         )
 
     def sync_orders(self, ctx: StepContext) -> StepResult:
-        client = self._client(ctx)
+        return self.orders_with(ctx, self._client(ctx))
+
+    def orders_with(self, ctx: StepContext, client: woo.WooCommerceClient) -> StepResult:
+        """Upsert the orders of the last 30 days into the synced catalog."""
         after = (self.clock.now() - ORDER_WINDOW).strftime("%Y-%m-%dT%H:%M:%S")
         synced = 0
         for _page, _pages, _total, items in client.iter_pages("/orders", params={"after": after}):
@@ -249,6 +260,16 @@ def summarize(done: Mapping[str, StepResult], locale: str) -> str:
     """The owner's "done" message: the true product count and a next step."""
     products = int(done["sync_products"].output.get("products", 0)) if "sync_products" in done else 0
     return t(locale, "recipe.woocommerce.done", count=products)
+
+
+def client_for(ctx: StepContext, cred: Mapping[str, str]) -> woo.WooCommerceClient:
+    """A REST client for the store and key of a stored credential."""
+    return woo.WooCommerceClient(
+        ctx.http,
+        store_url=cred["store_url"],
+        consumer_key=cred["consumer_key"],
+        consumer_secret=cred["consumer_secret"],
+    )
 
 
 def key_secret_fields(payload: Mapping[str, Any], *, store_url: str, run_id: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ from executor.browser import LoginHandoff, WpAdminLogin
 from executor.catalog import Catalog
 from executor.nonces import RunTokens
 from executor.providers.stripe import StripeConnect
+from executor.recipes import fix as fix_recipes
 from executor.recipes import stripe as stripe_recipe
 from executor.recipes import woocommerce as woo_recipe
 
@@ -47,6 +48,11 @@ SCHEMA = ("callbacks", 1, metadata)
 
 StoreCredential = Callable[[str, str, str, Mapping[str, str]], str]  # owner, service, label, secret -> id
 Resume = Callable[[str, str, Mapping[str, Any]], bool]
+StepOutput = Callable[[str, str], Mapping[str, Any]]  # run id, step id -> that step's journaled output
+
+# The runs that wait for each callback, and the step each one waits in (setup, and the repair of a dead connection).
+WC_AUTH_STEPS = {"woocommerce.setup": "obtain_keys", fix_recipes.WOO_RECIPE: fix_recipes.WOO_KEY_STEP}
+STRIPE_OAUTH_STEPS = {"stripe.setup": "authorize", fix_recipes.STRIPE_RECIPE: fix_recipes.STRIPE_CONNECT_STEP}
 
 
 def sign_webhook(secret: str, body: bytes) -> str:
@@ -66,13 +72,15 @@ class CallbackService:
     webhook_secret: Callable[[str], str]
     stripe_connect: StripeConnect | None = None
     wp_logins: LoginHandoff | None = None  # key path (b): "sign in for me" (see executor.browser)
+    step_output: StepOutput | None = None  # where a repair run keeps the store address it diagnosed
 
     # -------------------------------------------------------------------------------------------- helpers
-    def _consume(self, token: str, purpose: str, *, recipe: str) -> tuple[str, str]:
-        """Check a run-bound token, use it up, and return (run_id, owner_id) of the waiting run."""
+    def _consume(self, token: str, purpose: str, *, recipes: Mapping[str, str] | str) -> tuple[str, str]:
+        """Check a run-bound token, use it up, and return (run_id, owner_id) of the waiting run (of one of
+        ``recipes``)."""
         run_id = self.tokens.run_id(token, purpose)
         run = self.journal.get_run(run_id)
-        if run is None or run.recipe != recipe:
+        if run is None or run.recipe not in ((recipes,) if isinstance(recipes, str) else recipes):
             raise NotFound("This approval does not belong to a setup in progress.")
         if run.status is not RunStatus.WAITING_FOR_OWNER:
             raise Conflict("This setup is not waiting for an approval any more.")
@@ -100,16 +108,27 @@ class CallbackService:
             raise Forbidden("OmniOps needs a Read/Write key.")
         if not str(payload["consumer_key"]).startswith("ck_") or not str(payload["consumer_secret"]).startswith("cs_"):
             raise MalformedRequest("not a WooCommerce key")
-        run_id, owner_id = self._consume(
-            str(payload["user_id"]), woo_recipe.WC_AUTH_PURPOSE, recipe="woocommerce.setup"
-        )
+        run_id, owner_id = self._consume(str(payload["user_id"]), woo_recipe.WC_AUTH_PURPOSE, recipes=WC_AUTH_STEPS)
         run = self.journal.get_run(run_id)
-        store_url = str(run.params["store_url"]) if run else ""
+        if run is None:
+            raise NotFound("This approval does not belong to a setup in progress.")
+        store_url = self._store_url(run.id, run.params)
         secret = woo_recipe.key_secret_fields(payload, store_url=store_url, run_id=run_id)
         cred_id = self.store_credential(owner_id, woo_recipe.SERVICE, f"WooCommerce {store_url}", secret)
-        self.resume(run_id, "obtain_keys", {"key_id": str(payload["key_id"]), "credential_id": cred_id})
+        step = WC_AUTH_STEPS[run.recipe]
+        self.resume(run_id, step, {"key_id": str(payload["key_id"]), "credential_id": cred_id})
         log.info("woocommerce key received", extra={"run_id": run_id, "credential_id": cred_id})
         return run_id
+
+    def _store_url(self, run_id: str, params: Mapping[str, Any]) -> str:
+        """The store a waiting run asked a key for: its ``store_url`` param (setup), else the address its
+        ``diagnose`` step read from the stored credential (repair)."""
+        if params.get("store_url"):
+            return str(params["store_url"])
+        output = self.step_output(run_id, "diagnose") if self.step_output is not None else {}
+        if not output.get("store_url"):
+            raise Conflict("This repair does not know its store address.")
+        return str(output["store_url"])
 
     def woocommerce_signin_check(self, token: str) -> str:
         """The store a genuine, unused "sign in for me" link is for (the page shows it); raises otherwise."""
@@ -132,7 +151,7 @@ class CallbackService:
             raise NotFound("Signing in for you is not enabled on this gateway.")
         if not username or not password:
             raise MalformedRequest("Please enter your WordPress username and password.")
-        run_id, _owner_id = self._consume(token, woo_recipe.SIGNIN_PURPOSE, recipe="woocommerce.setup")
+        run_id, _owner_id = self._consume(token, woo_recipe.SIGNIN_PURPOSE, recipes="woocommerce.setup")
         self.wp_logins.put(run_id, WpAdminLogin(username=username, password=password))
         if not self.resume(run_id, "obtain_keys", {"signin": True}):
             self.wp_logins.take(run_id)  # nobody will use it: drop it now
@@ -169,17 +188,19 @@ class CallbackService:
         state = args.get("state") or ""
         if not state:
             raise MalformedRequest("missing state")
-        run_id, owner_id = self._consume(state, stripe_recipe.OAUTH_PURPOSE, recipe="stripe.setup")
+        run_id, owner_id = self._consume(state, stripe_recipe.OAUTH_PURPOSE, recipes=STRIPE_OAUTH_STEPS)
+        run = self.journal.get_run(run_id)
+        step = STRIPE_OAUTH_STEPS[run.recipe] if run is not None else "authorize"
         if args.get("error") or not args.get("code"):
             reason = args.get("error_description") or "You declined the Stripe connection."
-            self.resume(run_id, "authorize", {"denied": True, "reason": reason[:200]})
+            self.resume(run_id, step, {"denied": True, "reason": reason[:200]})
             return run_id
         if self.stripe_connect is None:
             raise NotFound("Stripe Connect is not configured on this gateway.")
         try:
             token = self.stripe_connect.exchange_code(args["code"])
         except ProviderError as err:
-            self.resume(run_id, "authorize", {"denied": True, "reason": err.message[:200]})
+            self.resume(run_id, step, {"denied": True, "reason": err.message[:200]})
             return run_id
         secret = {
             "access_token": str(token["access_token"]),
@@ -189,5 +210,5 @@ class CallbackService:
             "run_id": run_id,
         }
         cred_id = self.store_credential(owner_id, stripe_recipe.SERVICE, f"Stripe {token['stripe_user_id']}", secret)
-        self.resume(run_id, "authorize", {"stripe_user_id": secret["stripe_user_id"], "credential_id": cred_id})
+        self.resume(run_id, step, {"stripe_user_id": secret["stripe_user_id"], "credential_id": cred_id})
         return run_id

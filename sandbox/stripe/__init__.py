@@ -34,6 +34,7 @@ ROUTES = Map(
         Rule("/v1/webhook_endpoints", methods=["POST"], endpoint=endpoints.create_webhook_endpoint),
         Rule("/v1/webhook_endpoints", methods=["GET"], endpoint=endpoints.list_webhook_endpoints),
         Rule("/v1/webhook_endpoints/<oid>", methods=["GET"], endpoint=endpoints.get_webhook_endpoint),
+        Rule("/v1/webhook_endpoints/<oid>", methods=["POST"], endpoint=endpoints.update_webhook_endpoint),
         Rule("/v1/webhook_endpoints/<oid>", methods=["DELETE"], endpoint=endpoints.delete_webhook_endpoint),
         Rule("/v1/account", methods=["GET"], endpoint=endpoints.get_account),
     ]

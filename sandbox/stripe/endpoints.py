@@ -64,6 +64,28 @@ def get_webhook_endpoint(
     return 200, we
 
 
+def update_webhook_endpoint(
+    state: StripeState, account: Account, params: dict[str, Any], oid: str | None
+) -> tuple[int, dict[str, Any]]:
+    """``POST /v1/webhook_endpoints/{id}``: ``disabled``, ``url``, ``enabled_events``, ``description``, ``metadata``."""
+    _unknown(params, {"url", "enabled_events", "description", "metadata", "disabled", "expand"})
+    we = state.get(account, oid or "", "webhook_endpoint")
+    if we is None or we.get("deleted"):
+        raise _missing("webhook_endpoint", oid or "", "webhook_endpoint")
+    with state.lock:
+        if "disabled" in params:
+            we["status"] = "disabled" if truthy(params["disabled"]) else "enabled"
+        if "url" in params:
+            we["url"] = str(params["url"])
+        if "enabled_events" in params:
+            events = params["enabled_events"]
+            we["enabled_events"] = [str(e) for e in events] if isinstance(events, list) else [str(events)]
+        for field in ("description", "metadata"):
+            if field in params:
+                we[field] = params[field]
+        return 200, dict(we)
+
+
 def delete_webhook_endpoint(
     state: StripeState, account: Account, _p: dict[str, Any], oid: str | None
 ) -> tuple[int, dict[str, Any]]:

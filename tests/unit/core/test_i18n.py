@@ -107,6 +107,7 @@ def _real_recipes() -> list[Any]:
     from executor.journal import SystemClock, TokenIds
     from executor.nonces import RunTokens
     from executor.providers.stripe import StripeConnect
+    from executor.recipes.fix import StripeFix, WooCommerceFix
     from executor.recipes.privacy import PrivacyDelete, PrivacyExport
     from executor.recipes.revoke import StripeRevoke, WooCommerceRevoke
     from executor.recipes.stripe import StripeSetup
@@ -119,9 +120,13 @@ def _real_recipes() -> list[Any]:
     connect = StripeConnect(httpx.Client(), client_id="ca_x", platform_secret_key="sk_x")
     woo_revoke = WooCommerceRevoke(public_url=url, catalog=catalog)
     stripe_revoke = StripeRevoke(public_url=url, connect=connect, api_base=url)
+    woo_setup = WooCommerceSetup(public_url=url, tokens=tokens, catalog=catalog, clock=clock, webhook_secret=str)
+    stripe_setup = StripeSetup(public_url=url, tokens=tokens, connect=connect, api_base=url)
     return [
-        WooCommerceSetup(public_url=url, tokens=tokens, catalog=catalog, clock=clock, webhook_secret=str).recipe(),
-        StripeSetup(public_url=url, tokens=tokens, connect=connect, api_base=url).recipe(),
+        woo_setup.recipe(),
+        stripe_setup.recipe(),
+        WooCommerceFix(setup=woo_setup).recipe(),
+        StripeFix(setup=stripe_setup).recipe(),
         woo_revoke.recipe(),
         stripe_revoke.recipe(),
         PrivacyExport(public_url=url, exports_dir=Path("/nonexistent"), export=dict).recipe(),
