@@ -43,6 +43,11 @@ def t(locale: str | None, key: str, **values: Any) -> str:
     raise KeyError(f"no message {key!r} in any catalog")
 
 
+def message(locale: str | None, key: str) -> str | None:
+    """The unformatted template of ``key`` in the catalog serving ``locale`` only (no fallback to en-US), or None."""
+    return _catalog(available(locale or DEFAULT_LOCALE)).get(key)
+
+
 def known(key: str) -> bool:
     """Whether ``key`` is in the default catalog (optional keys, e.g. a recipe's translated step titles)."""
     return key in _catalog(DEFAULT_LOCALE)
