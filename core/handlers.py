@@ -26,6 +26,7 @@ from core.commands import (
     ResponseType,
 )
 from core.consent import ConsentMethod, grants_verified, is_voice, method_for, required_tier
+from core.consent_text import consent_text
 from core.entitlements import refusal
 from core.errors import Conflict, ConsentError, NotFound, RateLimited
 from core.i18n import t
@@ -149,14 +150,15 @@ def _owner(cmd: Command, svc: Services) -> Owner:
 
 
 def _prompt(consent: ConsentRecord, link: str | None = None) -> ConsentPrompt:
-    d = consent.declaration
+    """The card the owner approves, in the consent's locale (the stored declaration stays as declared)."""
+    d, text = consent.declaration, consent_text(consent)
     return ConsentPrompt(
         consent_id=consent.id,
-        action=d.action,
+        action=text.action,
         service=d.service,
-        permissions=d.permissions,
-        data_access=d.data_access,
-        duration=d.duration,
+        permissions=text.permissions,
+        data_access=text.data_access,
+        duration=text.duration,
         tier=d.tier,
         expires_at=consent.expires_at,
         approve_url=link,
@@ -164,7 +166,7 @@ def _prompt(consent: ConsentRecord, link: str | None = None) -> ConsentPrompt:
 
 
 def _summary(consent: ConsentRecord) -> str:
-    d = consent.declaration
+    d = consent_text(consent)
     perms = ", ".join(d.permissions) if d.permissions else t(consent.locale, "no_special_permissions")
     return t(consent.locale, "summary", action=d.action.rstrip("."), permissions=perms, duration=d.duration)
 
@@ -193,7 +195,7 @@ def start_run(svc: Services, consent: ConsentRecord, recipe: RecipeInfo, cmd_int
     )
     svc.queue.enqueue(run.id)
     service = _service_name(consent.params.get("service") or consent.declaration.service)
-    text = t(consent.locale, "on_it", action=consent.declaration.action.rstrip("."))
+    text = t(consent.locale, "on_it", action=consent_text(consent).action.rstrip("."))
     if cmd_intent in ("setup_integration", "setup_store"):
         widget = consent.reply_route.channel is Channel.WIDGET
         text = t(consent.locale, "setup_started_widget" if widget else "setup_started", service=service)

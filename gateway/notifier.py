@@ -18,6 +18,7 @@ from typing import Protocol
 from chat.sms import SmsOptOuts
 from chat.twilio_client import BASE_URL, TwilioClient
 from core.commands import Channel, ReplyRoute
+from core.consent_text import consent_text
 from core.errors import ProviderError
 from core.events import RunEvent, RunEventKind
 from core.i18n import t
@@ -64,7 +65,7 @@ class SmsNotifier:
         if phone is None or self._opt_outs.is_opted_out(phone):
             log.info("consent link not texted", extra={"consent_id": consent.id, "reason": "no phone or opted out"})
             return
-        action = consent.declaration.action.rstrip(".")
+        action = consent_text(consent).action.rstrip(".")  # in the consent's locale; the record stays as declared
         body = t(consent.locale, "sms.consent_link", action=action, link=link, code=code)
         self._sender.send_sms(to=phone, body=body)
         log.info("consent link texted", extra={"consent_id": consent.id, "owner_id": owner.id})

@@ -45,7 +45,7 @@ def decide(token: str) -> Response:
     if record is None:
         return pages.unknown_link()
     if not pages.csrf_ok(c.secret_key, token, request.cookies.get(pages.cookie_name(token)), request.form.get("csrf")):
-        return pages.stale_page()
+        return pages.stale_page(record.locale)
     if record.status is not ConsentStatus.PENDING:
         return pages.gone_page(record)
     return pages.decide(c, record, token, request.form.get("decision"))

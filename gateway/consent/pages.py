@@ -18,12 +18,16 @@ from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Response, current_app, g, render_template, request
+from markupsafe import Markup, escape
 
 from core.commands import AuthLevel, Principal, Reply, ResponseType
+from core.consent_text import consent_text
 from core.errors import AuthenticationRequired, Conflict, ConsentError, NotFound
 from core.handlers import DecideConsent
+from core.i18n import DEFAULT_LOCALE, available, known, plural, t
 from core.messagebus import MessageBus
 from core.ports import AuditEntry, AuditLog, ConsentRecord, ConsentStatus, ScheduleRecord, ScheduleStatus
+from core.schedules import moment, when
 from executor.schedules import SqlSchedules, describe_schedule
 from gateway.consent.store import SqlConsentStore, token_hash
 
@@ -34,16 +38,6 @@ _BOT_UA = re.compile(
     r"|mimecast|safelinks|curl|wget|python-requests|httpx",
     re.IGNORECASE,
 )
-_CHANNELS = {
-    "alexa": "Alexa",
-    "google": "Google Assistant",
-    "siri": "Siri",
-    "widget": "the chat on your website",
-    "sms": "a text message",
-    "cli": "the OmniOps command line",
-    "api": "the OmniOps API",
-    "schedule": "a scheduled workflow",
-}
 _SERVICES = {
     "woocommerce": "WooCommerce",
     "stripe": "Stripe",
@@ -118,14 +112,36 @@ def secure_headers(response: Response) -> Response:
 
 
 # ---------------------------------------------------------------------------------------------- rendering
-def _page(template: str, status: int, **context: Any) -> Response:
-    html = render_template(template, csp_nonce=csp_nonce(), **context)
+# The pages speak the consent's locale (``consent.page.*`` catalog keys; en-US is the text they always had).
+def _page(template: str, status: int, *, locale: str = DEFAULT_LOCALE, **context: Any) -> Response:
+    html = render_template(
+        template, csp_nonce=csp_nonce(), lang=available(locale).split("-")[0], tr=_translator(locale), **context
+    )
     return Response(html, status=status, mimetype="text/html")
 
 
-def message_page(status: int, title: str, message: str, *, link: str | None = None) -> Response:
+def _translator(locale: str) -> Callable[..., Markup]:
+    """``tr(key, count=None, **values)`` for templates: the catalog's text (trusted) with every value escaped."""
+
+    def tr(key: str, count: int | None = None, **values: Any) -> Markup:
+        safe = {name: escape(value) for name, value in values.items()}
+        text = plural(locale, key, count, **safe) if count is not None else t(locale, key, **safe)
+        return Markup(text)  # noqa: S704 - catalog text is ours; the values were escaped above
+
+    return tr
+
+
+def message_page(
+    status: int, title: str, message: str, *, link: str | None = None, locale: str = DEFAULT_LOCALE
+) -> Response:
     """A friendly page for unknown, expired, used or refused links."""
-    return _page("consent/message.html", status, title=title, message=message, link=link)
+    return _page("consent/message.html", status, locale=locale, title=title, message=message, link=link)
+
+
+def _message(status: int, locale: str, key: str, *, link: str | None = None) -> Response:
+    """The page with title ``consent.page.<key>.title`` and text ``consent.page.<key>.message``."""
+    title, text = t(locale, f"consent.page.{key}.title"), t(locale, f"consent.page.{key}.message")
+    return message_page(status, title, text, link=link, locale=locale)
 
 
 def unknown_link() -> Response:
@@ -134,30 +150,39 @@ def unknown_link() -> Response:
     )
 
 
-def stale_page() -> Response:
+def stale_page(locale: str = DEFAULT_LOCALE) -> Response:
     """403 when the CSRF check fails: nothing was decided."""
-    return message_page(403, "Please try again", "This page is out of date. Open the link from your message again.")
+    return _message(403, locale, "stale")
 
 
 def gone_page(record: ConsentRecord) -> Response:
     """410 for a link that can no longer decide anything; says what became of the request."""
+    locale = record.locale
     texts = {
-        ConsentStatus.EXPIRED: "This approval link has expired, so nothing was done. Ask OmniOps again.",
-        ConsentStatus.APPROVED: "This request was already approved. Nothing more to do here.",
-        ConsentStatus.DENIED: "This request was already declined, so nothing was done.",
-        ConsentStatus.REVOKED: "This permission was approved and later revoked.",
+        ConsentStatus.EXPIRED: "consent.page.gone.expired",
+        ConsentStatus.APPROVED: "consent.page.gone.approved",
+        ConsentStatus.DENIED: "consent.page.gone.denied",
+        ConsentStatus.REVOKED: "consent.page.gone.revoked",
     }
-    title = "Link expired" if record.status is ConsentStatus.EXPIRED else "Link already used"
-    return message_page(410, title, texts.get(record.status, "This link can't be used any more."))
+    title = "expired_title" if record.status is ConsentStatus.EXPIRED else "used_title"
+    text = t(locale, texts.get(record.status, "consent.page.gone.other"))
+    return message_page(410, t(locale, f"consent.page.gone.{title}"), text, locale=locale)
 
 
-def _local_time(at: datetime, owner_tz: str) -> str:
+def _local_time(at: datetime, owner_tz: str, locale: str = DEFAULT_LOCALE) -> str:
     try:
         zone = ZoneInfo(owner_tz)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     local = at.astimezone(zone)
-    return f"{local:%H:%M} {local.tzname()} on {local:%a %d %b}"
+    if available(locale) == DEFAULT_LOCALE:
+        return f"{local:%H:%M} {local.tzname()} on {local:%a %d %b}"
+    return f"{moment(local, locale)} {local.tzname()}"  # Donnerstag, 26. November um 12:00 UTC
+
+
+def _channel(channel: str, locale: str) -> str:
+    key = f"consent.page.channel.{channel}"
+    return t(locale, key) if known(key) else channel
 
 
 def request_page(c: ConsentContainer, record: ConsentRecord, raw_token: str) -> Response:
@@ -166,16 +191,18 @@ def request_page(c: ConsentContainer, record: ConsentRecord, raw_token: str) -> 
     now = c.bus.services.clock.now()
     minutes = max(1, int((record.expires_at - now).total_seconds() // 60))
     nonce = secrets.token_urlsafe(24)
-    d = record.declaration
+    d, locale = record.declaration, record.locale
     response = _page(
         "consent/request.html",
         200,
+        locale=locale,
         d=d,
+        text=consent_text(record),  # the declaration in the consent's locale; the record stays as declared
         service=_SERVICES.get(d.service, d.service),
-        who=owner.name if owner else "your OmniOps account",
-        channel=_CHANNELS.get(str(record.channel), str(record.channel)),
-        asked_at=_local_time(record.created_at, owner.timezone if owner else "UTC"),
-        expires_at=_local_time(record.expires_at, owner.timezone if owner else "UTC"),
+        who=owner.name if owner else t(locale, "consent.page.your_account"),
+        channel=_channel(str(record.channel), locale),
+        asked_at=_local_time(record.created_at, owner.timezone if owner else "UTC", locale),
+        expires_at=_local_time(record.expires_at, owner.timezone if owner else "UTC", locale),
         minutes_left=minutes,
         params=_visible_params(record),
         csrf=csrf_value(c.secret_key, raw_token, nonce),
@@ -195,7 +222,26 @@ def request_page(c: ConsentContainer, record: ConsentRecord, raw_token: str) -> 
 def _visible_params(record: ConsentRecord) -> Sequence[tuple[str, str]]:
     shown = {"service": record.declaration.service}  # already on the page as the service's name
     items = sorted((k, v) for k, v in record.params.items() if v not in (None, "") and shown.get(k) != v)
-    return [(k.replace("_", " ").capitalize(), _text(v)) for k, v in items]
+    return [(_param_label(k, record.locale), _param_text(k, v, record.locale)) for k, v in items]
+
+
+def param_label(name: str) -> str:
+    """``store_url`` → ``Store url``: a param's label on the page in en-US."""
+    return name.replace("_", " ").capitalize()
+
+
+def _param_label(name: str, locale: str) -> str:
+    key = f"consent.page.param.{name}"
+    return t(locale, key) if known(key) else param_label(name)
+
+
+def _param_text(name: str, value: Any, locale: str) -> str:
+    if name == "schedule" and isinstance(value, str) and available(locale) != DEFAULT_LOCALE:
+        try:
+            return when(value, locale=locale)  # jeden Montag um 09:00
+        except ValueError:
+            return _text(value)
+    return _text(value)
 
 
 def _text(value: Any) -> str:
@@ -235,7 +281,7 @@ def audit_view(c: ConsentContainer, record: ConsentRecord) -> None:
 def decide(c: ConsentContainer, record: ConsentRecord, raw_token: str, decision: str | None) -> Response:
     """Hand the owner's click to the bus and render what happens next."""
     if decision not in ("approve", "deny"):
-        return message_page(400, "Please choose", "Use the Approve or Deny button on the approval page.")
+        return _message(400, record.locale, "choose")
     message = DecideConsent(
         consent_id=record.id,
         owner_id=record.owner_id,
@@ -252,24 +298,19 @@ def decide(c: ConsentContainer, record: ConsentRecord, raw_token: str, decision:
         latest = c.consents.get(record.id)
         return gone_page(latest) if latest is not None else unknown_link()
     except (NotFound, ConsentError):
-        return message_page(403, "Can't approve here", "This request can't be approved from this link.")
-    response = result_page(reply, approved=message.approve)
+        return _message(403, record.locale, "refused")
+    response = result_page(reply, approved=message.approve, locale=record.locale)
     response.delete_cookie(cookie_name(raw_token), path="/consent/")
     return response
 
 
-def result_page(reply: Reply, *, approved: bool) -> Response:
+def result_page(reply: Reply, *, approved: bool, locale: str = DEFAULT_LOCALE) -> Response:
     """What happens next, after the decision."""
     if not approved:
-        return message_page(200, "Declined", "OK — nothing will happen. You can close this page.")
+        return _message(200, locale, "declined")
     if reply.response_type is ResponseType.ACTION_STARTED:
-        return message_page(
-            200,
-            "Approved",
-            "Done — OmniOps is starting; you'll get a text when it finishes.",
-            link=reply.status_url,
-        )
-    return message_page(200, "Approved", reply.text)
+        return _message(200, locale, "approved", link=reply.status_url)
+    return message_page(200, t(locale, "consent.page.approved.title"), reply.text, locale=locale)
 
 
 # ---------------------------------------------------------------------------------------------- owner API

@@ -4,6 +4,7 @@ the texts wrapped around them are German, and so is the consent link texted for 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -196,6 +197,60 @@ def test_a_german_voice_request_texts_the_consent_link_in_german(
         )
     )
     [body] = texts(sandbox)[before:]
-    assert body.startswith("OmniOps möchte: Connect your WooCommerce store")  # the declaration is what was approved
+    assert body.startswith(  # the declaration in German; the stored one stays as the recipe declared it
+        "OmniOps möchte: Ihren WooCommerce-Shop verbinden: einen REST-API-Schlüssel mit Lese- und Schreibzugriff "
+        "erstellen, Ihre Produkte und aktuellen Bestellungen synchronisieren und Webhooks registrieren, die den "
+        "Katalog aktuell halten. Bestätigen: "
+    )
     assert "Bestätigen: " in body and "/consent/" in body
     assert " oder antworten Sie JA " in body and body.endswith("Antworten Sie NEIN, um abzubrechen.")
+
+
+def test_a_german_sms_setup_asks_in_german_and_the_approved_grant_still_matches_the_recipe(
+    container: Container, owner_id: str
+) -> None:
+    """The question and the card are German; the consent stores the English declaration, so its hash is the
+    recipe's, and the run approved with "JA <code>" passes the runner's grant check."""
+
+    def text(intent: str, params: dict[str, Any], body: str) -> Reply:
+        return container.bus.handle(
+            Command(
+                channel=Channel.SMS,
+                principal=Principal(owner_id=owner_id, auth=AuthLevel.VERIFIED_PHONE),
+                intent=intent,
+                params=params,
+                text=body,
+                reply_route=ReplyRoute(channel=Channel.SMS, to=PHONE),
+                request_id=f"sms-{intent}",
+                received_at=datetime.now(UTC),
+                session_id=f"sms:{PHONE}",
+                locale="de-DE",
+            )
+        )
+
+    params = {"service": "woocommerce", "store_url": "https://shop.example.com"}
+    asked = text("setup_integration", params, "Richte WooCommerce ein: shop.example.com")
+    assert asked.response_type == "consent_required", asked
+    assert asked.text.startswith(
+        "OmniOps möchte: Ihren WooCommerce-Shop verbinden: einen REST-API-Schlüssel mit Lese- und Schreibzugriff "
+        "erstellen, Ihre Produkte und aktuellen Bestellungen synchronisieren und Webhooks registrieren, die den "
+        "Katalog aktuell halten. Berechtigungen: REST-API-Schlüssel mit Lese- und Schreibzugriff, Webhooks "
+        "erstellen. Dauer: bis Sie die Zustimmung widerrufen. Antworten Sie mit JA "
+    ), asked.text
+    assert asked.consent is not None
+    assert asked.consent.permissions == ("REST-API-Schlüssel mit Lese- und Schreibzugriff", "Webhooks erstellen")
+    assert asked.consent.data_access == ("Produkte", "Bestellungen (letzte 30 Tage)", "Shop-Einstellungen")
+
+    recipe = container.executor.recipes.get("woocommerce.setup")
+    record = container.consents.get(asked.consent.consent_id)
+    assert record.declaration == recipe.declaration  # English, exactly as declared
+    assert record.params_hash == recipe.params_hash(record.params)
+
+    code = re.search(r"\bJA (\d{6})\b", asked.text)
+    assert code, asked.text
+    started = text("confirm", {}, f"JA {code.group(1)}")
+    assert started.response_type == "action_started" and started.run_id, started
+    run = container.journal.get_run(started.run_id)
+    assert run.params_hash == recipe.params_hash(run.params) == record.params_hash
+    granted = container.consents.check_grant(run.consent_id, owner_id=owner_id, params_hash=run.params_hash)
+    assert granted.status == "approved" and granted.declaration.action.startswith("Connect your WooCommerce store")
