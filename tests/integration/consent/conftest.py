@@ -118,7 +118,9 @@ class World:
         return [e for e in self.audit.entries if e.action == action]
 
 
-def build_world(engine: Engine, tmp_path: Path, *, public_url: str | None = None) -> tuple[World, Callable[[], None]]:
+def build_world(
+    engine: Engine, tmp_path: Path, *, public_url: str | None = None, woo_declaration: ConsentDeclaration = DECL
+) -> tuple[World, Callable[[], None]]:
     create_schema(engine, [SCHEMA])
     server: BaseWSGIServer = make_server("127.0.0.1", 0, lambda env, start: [], threaded=True)
     base_url = public_url or f"http://127.0.0.1:{server.server_port}"
@@ -127,7 +129,7 @@ def build_world(engine: Engine, tmp_path: Path, *, public_url: str | None = None
     audit, journal, queue, notifier = FakeAudit(), FakeJournal(clock, FakeIds()), FakeQueue(), FakeNotifier()
     recipes = {
         "setup_integration:woocommerce": RecipeInfo(
-            name="woocommerce_setup", declaration=DECL, required=("store_url",)
+            name="woocommerce_setup", declaration=woo_declaration, required=("store_url",)
         ),
         "schedule_workflow": RecipeInfo(name="workflow", declaration=WEEKLY),
     }

@@ -177,3 +177,13 @@ def test_unknown_intents_and_services_show_the_stored_english() -> None:
         ("setup_integration", {}),
     ]:
         assert declaration_text(intent, params, declaration, "de-DE") == ConsentText.of(declaration)
+
+
+def test_the_english_consent_page_param_labels_are_the_labels_the_page_always_derived() -> None:
+    """en-US pages stay byte-identical: a param's catalog label in en-US is the generic ``Store url`` form."""
+    from gateway.consent.pages import param_label
+
+    labels = {k: v for k, v in _catalog("en-US").items() if k.startswith("consent.page.param.")}
+    assert labels
+    for key, label in labels.items():
+        assert label == param_label(key.rsplit(".", 1)[1]), key
