@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from chat import nlu
 from chat.sessions import WidgetSigner
 from core.messagebus import MessageBus
-from core.ports import ReportRow
+from core.ports import RecipeInfo, ReportRow
 from tests.chat_support import OWNER, SECRET, ChatTestContainer
 from tests.integration.chat.test_sms_http import _commands, _message, _text
 
@@ -96,3 +96,29 @@ def test_widget_message_without_locale_is_read_in_the_owners_language(
     assert reply.json["text"].startswith("Geht zur Neige: Blaue Tasse: 2"), reply.json
     english = client.post("/v1/chat/messages", json={"text": "what is running low", "locale": "en-US"}, headers=headers)
     assert english.json["text"].startswith("Running low: Blaue Tasse: 2"), english.json  # the message's own locale
+
+
+def test_the_widget_consent_card_of_a_german_owner_is_german_and_the_record_stays_english(
+    client: FlaskClient, german: ChatTestContainer
+) -> None:
+    from executor.recipes import woocommerce
+
+    german.services.recipes.infos["setup_integration:woocommerce"] = RecipeInfo(  # type: ignore[attr-defined]
+        name="woocommerce.setup", declaration=woocommerce.DECLARATION, required=("store_url",)
+    )
+    shop = "https://shop.example"
+    signer = WidgetSigner(secret=SECRET)
+    key = signer.issue_key(owner_id=OWNER.id, origins=(shop,), person_id=OWNER.id, now=german.fake_clock.now())
+    session = client.post("/v1/chat/sessions", query_string={"key": key}, headers={"Origin": shop}, json={})
+    headers = {"Authorization": f"Bearer {session.json['token']}", "Origin": shop}
+    client.post("/v1/chat/messages", json={"text": "Richte WooCommerce ein"}, headers=headers)
+    card = client.post("/v1/chat/messages", json={"text": "mein-laden.de"}, headers=headers).json
+    assert card["type"] == "consent_required", card
+    assert card["text"].startswith("Ihren WooCommerce-Shop verbinden: einen REST-API-Schlüssel"), card["text"]
+    consent = card["consent"]
+    assert consent["action"].startswith("Ihren WooCommerce-Shop verbinden")
+    assert consent["permissions"] == ["REST-API-Schlüssel mit Lese- und Schreibzugriff", "Webhooks erstellen"]
+    assert consent["data_access"] == ["Produkte", "Bestellungen (letzte 30 Tage)", "Shop-Einstellungen"]
+    assert consent["duration"] == "bis Sie die Zustimmung widerrufen"
+    [record] = german.services.consents.records.values()
+    assert record.declaration == woocommerce.DECLARATION  # what is hashed and approved stays as declared
