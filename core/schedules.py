@@ -93,7 +93,8 @@ def cadence(schedule: str, *, timezone: str, created_at: datetime) -> Cadence:
 def describe(schedule: str, tasks: Sequence[str], *, weekday: int | None = None, locale: str = "en-US") -> str:
     """Words for a scheduled workflow: ``a sales report every Monday at 09:00`` (in ``locale``).
 
-    Consent declarations always use en-US: they are part of what the params hash covers.
+    Consent declarations always use en-US: they are part of what the params hash covers (the owner reads them
+    in their locale through ``core.consent_text``, which calls this with the consent's locale).
     """
     names = [t(locale, f"schedule.task.{task}") if known(f"schedule.task.{task}") else task for task in tasks]
     what = t(locale, "schedule.and").join(names) or t(locale, "schedule.nothing")
