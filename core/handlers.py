@@ -322,7 +322,7 @@ def handle_schedule_workflow(cmd: Command, svc: Services) -> Reply:
     if refused is not None:
         return refused
     owner_id = cmd.principal.owner_id or ""
-    if svc.reports.report(owner_id, "sales_summary", None) is None:
+    if svc.reports.report(owner_id, "low_stock", None) is None:  # None: no store synced (a bounded query)
         svc.conversations.clear(conversation_key(cmd))
         return _reply(
             cmd,

@@ -72,7 +72,7 @@ def world() -> dict[str, Any]:
         reports=FakeReports(
             {
                 (OWNER.id, "best_sellers"): [ReportRow(label="Blue Mug", value=31)],
-                (OWNER.id, "sales_summary"): [ReportRow(label="Orders", value=3)],
+                (OWNER.id, "low_stock"): [ReportRow(label="Red Mug", value=0)],
             }
         ),
         conversations=FakeConversations(),
@@ -221,7 +221,7 @@ def test_reports_status_and_cancel(world: dict[str, Any]) -> None:
     bus, svc = world["bus"], world["svc"]
     best = bus.handle(cmd("store_report", {"report": "best_sellers"}))
     assert "Blue Mug: 31" in best.text
-    none = bus.handle(cmd("store_report", {"report": "low_stock"}))
+    none = bus.handle(cmd("store_report", {"report": "sales_summary"}))  # the fake has no such rows: not synced
     assert "don't have your store data" in none.text
     assert "don't have any jobs" in bus.handle(cmd("job_status")).text
     run = svc.journal.create_run(
