@@ -97,7 +97,7 @@ def find_phrases(tokens: Sequence[str], table: str) -> list[Span]:
 
 def services(tokens: Sequence[str]) -> list[str]:
     """Services mentioned, in order of first mention, without repeats."""
-    return _unique(v for _, _, v in find_phrases(tokens, "service"))
+    return unique(v for _, _, v in find_phrases(tokens, "service"))
 
 
 def platform_of(service_names: Sequence[str]) -> str | None:
@@ -116,7 +116,7 @@ def tasks(tokens: Sequence[str]) -> list[str]:
 
 def workflows(tokens: Sequence[str]) -> list[str]:
     """Scheduled-workflow targets named ("my schedules", "standing consents", "automations")."""
-    return _unique(v for _, _, v in find_phrases(tokens, "workflow"))
+    return unique(v for _, _, v in find_phrases(tokens, "workflow"))
 
 
 def revoke_target(tokens: Sequence[str], service_names: Sequence[str], *, about_schedules: bool) -> str | None:
@@ -157,7 +157,7 @@ def names_weekday(text: str) -> bool:
 def reports(tokens: Sequence[str]) -> list[str]:
     """Reports mentioned, in order of mention (numbers are skipped: "top 10 products" is "top products")."""
     words = [t for t in tokens if not t.isdigit()]
-    return _unique(v for _, _, v in find_phrases(words, "report"))
+    return unique(v for _, _, v in find_phrases(words, "report"))
 
 
 def migration(tokens: Sequence[str]) -> dict[str, str]:
@@ -252,29 +252,53 @@ def schedule(text: str, *, answering: bool = False) -> str | None:
     "monday" → ``every monday``, "9am" → ``every day at 09:00``.
     """
     weekday_m = _ANY_WEEKDAY.search(text)
-    weekday = weekday_m.group(1) if weekday_m else None
-    time = clock_time(text)
     part = next((p for p in _PART_OF_DAY if re.search(rf" {p}s? ", text)), None)
-    if _REC_UNSUPPORTED.search(text) and not answering:
+    return compose_schedule(
+        text,
+        weekday=weekday_m.group(1) if weekday_m else None,
+        time=clock_time(text),
+        part_time=_PART_OF_DAY[part] if part is not None else None,
+        grammar=(_REC_UNSUPPORTED, _REC_WEEKDAY, _REC_WEEK, _REC_DAY),
+        answering=answering,
+    )
+
+
+def compose_schedule(
+    text: str,
+    *,
+    weekday: str | None,
+    time: str | None,
+    part_time: str | None,
+    grammar: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]],
+    answering: bool,
+) -> str | None:
+    """The normalized schedule from what a language's rules found in ``text`` (the same decision in every language).
+
+    ``grammar`` is that language's (unsupported recurrence, on a weekday, weekly, daily) patterns; ``weekday`` is
+    the English weekday named, ``time`` a clock time said, ``part_time`` the time of a part of day said ("morning").
+    """
+    unsupported, on_weekday, weekly, daily = grammar
+    if unsupported.search(text) and not answering:
         return None
-    if _REC_WEEKDAY.search(text) or (weekday and (_REC_WEEK.search(text) or _REC_DAY.search(text))):
+    if on_weekday.search(text) or (weekday and (weekly.search(text) or daily.search(text))):
         unit = weekday
-    elif _REC_WEEK.search(text):
+    elif weekly.search(text):
         unit = "week"
-    elif _REC_DAY.search(text):
+    elif daily.search(text):
         unit = "day"
     elif answering and weekday:
         unit = weekday
-    elif answering and (time or part):
+    elif answering and (time or part_time):
         unit = "day"
     else:
         return None
-    if time is None and part is not None and unit != "week":
-        time = _PART_OF_DAY[part]
+    if time is None and part_time is not None and unit != "week":
+        time = part_time
     return f"every {unit}" + (f" at {time}" if time else "")
 
 
-def _unique(values: Iterable[str]) -> list[str]:
+def unique(values: Iterable[str]) -> list[str]:
+    """``values`` without repeats, first occurrence order."""
     out: list[str] = []
     for v in values:
         if v not in out:

@@ -30,18 +30,17 @@ said                                                      normalized
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 from core.intents import MIGRATION_SYNONYMS, SERVICE_SYNONYMS, Task
 
 from . import entities as ent
-from .text import RUN_PLACEHOLDER, URL_PLACEHOLDER, Prepared, find_urls, lemma_phrase, wordlist
+from .text import RUN_PLACEHOLDER, Prepared, lemma_phrase, placeholders, wordlist
 
 Span = tuple[int, int, str]
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ẞ": "ss"})
-_RUN_ID_RE = re.compile(r"(?<![\w-])((?:r|run)_[A-Za-z0-9][A-Za-z0-9_-]{0,59})(?![\w-])", re.IGNORECASE)
 
 #: Word forms folded to one spelling before matching (after umlaut folding).
 LEMMAS: dict[str, str] = {
@@ -73,24 +72,8 @@ def fold(text: str) -> str:
 
 def prepare(text: str) -> Prepared:
     """Prepare German ``text`` for matching: placeholders, folding, punctuation, lemmas."""
-    raw = text.replace("\u2019", "'").replace("\u2018", "'")
-    urls: list[str] = []
-    run_ids: list[str] = []
-    pieces: list[str] = []
-    pos = 0
-    for start, end, normalized in find_urls(raw):
-        pieces.append(raw[pos:start])
-        pieces.append(f" {URL_PLACEHOLDER} ")
-        urls.append(normalized)
-        pos = end
-    pieces.append(raw[pos:])
-    rest = "".join(pieces)
-
-    def _run(m: re.Match[str]) -> str:
-        run_ids.append(m.group(1))
-        return f" {RUN_PLACEHOLDER} "
-
-    rest = fold(_RUN_ID_RE.sub(_run, rest))
+    rest, urls, run_ids = placeholders(text)
+    rest = fold(rest)
     rest = re.sub(r"(\d)[.:](\d\d)\b", r"\1:\2", rest)
     rest = re.sub(r"(?<!\d):|:(?!\d)", " ", rest)
     rest = re.sub(r"(\d)\.(?!\d)", r"\1 ", rest)  # "30." (ordinal), "9." at the end of a sentence
@@ -268,7 +251,7 @@ def find_phrases(tokens: Sequence[str], table: str) -> list[Span]:
 
 def services(tokens: Sequence[str]) -> list[str]:
     """Services mentioned, in order of first mention, without repeats."""
-    return _unique(v for _, _, v in find_phrases(tokens, "service"))
+    return ent.unique(v for _, _, v in find_phrases(tokens, "service"))
 
 
 def tasks(tokens: Sequence[str]) -> list[str]:
@@ -281,7 +264,7 @@ def tasks(tokens: Sequence[str]) -> list[str]:
 
 def workflows(tokens: Sequence[str]) -> list[str]:
     """Scheduled-workflow targets named ("meine geplanten Aufgaben", "Automatisierungen", "Zeitpläne")."""
-    return _unique(v for _, _, v in find_phrases(tokens, "workflow"))
+    return ent.unique(v for _, _, v in find_phrases(tokens, "workflow"))
 
 
 def revoke_target(tokens: Sequence[str], service_names: Sequence[str], *, about_schedules: bool) -> str | None:
@@ -293,7 +276,7 @@ def revoke_target(tokens: Sequence[str], service_names: Sequence[str], *, about_
 
 def reports(tokens: Sequence[str]) -> list[str]:
     """Reports mentioned, in order of mention."""
-    return _unique(v for _, _, v in find_phrases(tokens, "report"))
+    return ent.unique(v for _, _, v in find_phrases(tokens, "report"))
 
 
 _SOURCE_MARKERS = frozenset({"von", "vom", "weg", "raus", "aus", "ersetze", "ersetzen", "verlassen", "verlasse"})
@@ -469,34 +452,15 @@ def schedule(text: str, *, answering: bool = False) -> str | None:
     "Montag" → ``every monday``, "um 9" → ``every day at 09:00``.
     """
     weekday_m = _ANY_WEEKDAY.search(text)
-    weekday = WEEKDAYS_DE[weekday_m.group(1)] if weekday_m else None
-    time = clock_time(text)
     part = _part_of_day(text)
-    if _REC_UNSUPPORTED.search(text) and not answering:
-        return None
-    if _REC_WEEKDAY.search(text) or (weekday and (_REC_WEEK.search(text) or _REC_DAY.search(text))):
-        unit = weekday
-    elif _REC_WEEK.search(text):
-        unit = "week"
-    elif _REC_DAY.search(text):
-        unit = "day"
-    elif answering and weekday:
-        unit = weekday
-    elif answering and (time or part):
-        unit = "day"
-    else:
-        return None
-    if time is None and part is not None and unit != "week":
-        time = _PARTS[part]
-    return f"every {unit}" + (f" at {time}" if time else "")
-
-
-def _unique(values: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for v in values:
-        if v not in out:
-            out.append(v)
-    return out
+    return ent.compose_schedule(
+        text,
+        weekday=WEEKDAYS_DE[weekday_m.group(1)] if weekday_m else None,
+        time=clock_time(text),
+        part_time=_PARTS[part] if part is not None else None,
+        grammar=(_REC_UNSUPPORTED, _REC_WEEKDAY, _REC_WEEK, _REC_DAY),
+        answering=answering,
+    )
 
 
 # -------------------------------------------------------------------------------------------- the signals

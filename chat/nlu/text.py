@@ -262,8 +262,11 @@ def find_urls(text: str) -> list[tuple[int, int, str]]:
     return sorted(spans)
 
 
-def prepare(text: str) -> Prepared:
-    """Prepare ``text`` for matching (see the module docstring)."""
+def placeholders(text: str) -> tuple[str, list[str], list[str]]:
+    """``text`` with store addresses and run ids replaced by placeholders, and the (normalized) values found.
+
+    Every language prepares its text with this first: addresses and run ids are not words of any language.
+    """
     raw = text.replace("\u2019", "'").replace("\u2018", "'")
     urls: list[str] = []
     run_ids: list[str] = []
@@ -275,13 +278,18 @@ def prepare(text: str) -> Prepared:
         urls.append(normalized)
         pos = end
     pieces.append(raw[pos:])
-    rest = "".join(pieces)
 
     def _run(m: re.Match[str]) -> str:
         run_ids.append(m.group(1))
         return f" {RUN_PLACEHOLDER} "
 
-    rest = _RUN_ID_RE.sub(_run, rest).lower()
+    return _RUN_ID_RE.sub(_run, "".join(pieces)), urls, run_ids
+
+
+def prepare(text: str) -> Prepared:
+    """Prepare ``text`` for matching (see the module docstring)."""
+    rest, urls, run_ids = placeholders(text)
+    rest = rest.lower()
     for pattern, repl in _CONTRACTIONS:
         rest = re.sub(pattern, repl, rest)
     rest = re.sub(r"(\d)[.:](\d\d)\b", r"\1:\2", rest)
