@@ -19,7 +19,8 @@ left to remove upstream, and "not connected" answers from Stripe count as done.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from core.errors import CredentialsExpired, ProviderRejected
 from core.i18n import plural, t
@@ -59,6 +60,25 @@ def _key_name(cred: Mapping[str, str]) -> str:
     return cred.get("description") or "OmniOps - API (…)"
 
 
+def _delete_ours(
+    items: Iterable[Mapping[str, Any]],
+    *,
+    ours: Callable[[Mapping[str, Any]], bool],
+    delete: Callable[[Mapping[str, Any]], object],
+) -> int:
+    """Delete the webhooks (or endpoints) that are ours, never anyone else's; returns how many went."""
+    deleted = 0
+    for item in items:
+        if not ours(item):
+            continue
+        try:
+            delete(item)
+        except ProviderRejected:  # deleted meanwhile
+            continue
+        deleted += 1
+    return deleted
+
+
 class WooCommerceRevoke:
     """Builds ``woocommerce.revoke``."""
 
@@ -91,15 +111,12 @@ class WooCommerceRevoke:
             return StepResult(summary=t(ctx.locale, "recipe.revoke.woo_no_key"), output={"connected": False})
         ours = woo_setup.webhook_delivery_url(self.public_url, ctx.owner_id)
         client = self._client(cred, ctx)
-        deleted = 0
         try:
-            for hook in client.list_webhooks():
-                if hook.get("delivery_url") == ours:
-                    try:
-                        client.delete_webhook(int(hook["id"]))
-                    except ProviderRejected:  # deleted meanwhile
-                        continue
-                    deleted += 1
+            deleted = _delete_ours(
+                client.list_webhooks(),
+                ours=lambda hook: hook.get("delivery_url") == ours,
+                delete=lambda hook: client.delete_webhook(int(hook["id"])),
+            )
         except CredentialsExpired:
             # the owner already revoked the key in wp-admin: the webhooks can't be reached with it any more
             ctx.emit(t(ctx.locale, "recipe.revoke.woo_key_dead"))
@@ -199,16 +216,13 @@ class StripeRevoke:
         client = StripeClient(
             ctx.http, secret_key=cred["access_token"], api_base=self.api_base, account=cred.get("stripe_user_id")
         )
-        ours = f"{self.public_url}/callbacks/stripe/webhook/{ctx.owner_id}"
-        deleted = 0
+        ours = stripe_setup.webhook_delivery_url(self.public_url, ctx.owner_id)
         try:
-            for endpoint in client.list_webhook_endpoints():
-                if endpoint.get("url") == ours:
-                    try:
-                        client.delete_webhook_endpoint(str(endpoint["id"]))
-                    except ProviderRejected:  # deleted meanwhile
-                        continue
-                    deleted += 1
+            deleted = _delete_ours(
+                client.list_webhook_endpoints(),
+                ours=lambda endpoint: endpoint.get("url") == ours,
+                delete=lambda endpoint: client.delete_webhook_endpoint(str(endpoint["id"])),
+            )
         except CredentialsExpired:
             return StepResult(
                 summary=t(ctx.locale, "recipe.revoke.stripe_token_dead"),

@@ -46,6 +46,11 @@ DECLARATION = ConsentDeclaration(
 )
 
 
+def webhook_delivery_url(public_url: str, owner_id: str) -> str:
+    """Where Stripe delivers this owner's events (our endpoint on their connected account)."""
+    return f"{public_url.rstrip('/')}/callbacks/stripe/webhook/{owner_id}"
+
+
 class StripeSetup:
     """Builds the ``stripe.setup`` recipe; the platform's Connect credentials are injected."""
 
@@ -105,7 +110,7 @@ class StripeSetup:
 
     def webhook_url(self, owner_id: str) -> str:
         """Where Stripe delivers this owner's events."""
-        return f"{self.public_url}/callbacks/stripe/webhook/{owner_id}"
+        return webhook_delivery_url(self.public_url, owner_id)
 
     def register_webhook(self, ctx: StepContext) -> StepResult:
         endpoint = self._client(ctx).create_webhook_endpoint(
