@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
 from core.intents import (
@@ -167,20 +168,26 @@ def migration(tokens: Sequence[str]) -> dict[str, str]:
     source, and the source when it is alone ("migrate my shopify store").
     """
     spans = find_phrases(tokens, "migration")
-    roles: list[tuple[str | None, str]] = []
-    for start, _, value in spans:
-        role: str | None = None
-        for k in range(start - 1, max(start - 5, -1), -1):
-            word = tokens[k]
-            if word in _SOURCE_MARKERS:
-                role = "source"
-                break
-            if word in _TARGET_MARKERS:
-                role = "target"
-                break
-            if word not in _MARKER_SKIP:
-                break
-        roles.append((role, value))
+    markers = (_SOURCE_MARKERS, _TARGET_MARKERS, _MARKER_SKIP)
+    return assign_roles([(marked_role(tokens[max(start - 4, 0) : start], markers), value) for start, _, value in spans])
+
+
+def marked_role(before: Sequence[str], markers: tuple[AbstractSet[str], ...]) -> str | None:
+    """``source``/``target`` from the nearest marker word in ``before`` (the words before a mention, in order),
+    looking past ``skip`` words only; ``markers`` is a language's (source, target, skip) word sets."""
+    source, target, skip = markers
+    for word in reversed(before):
+        if word in source:
+            return "source"
+        if word in target:
+            return "target"
+        if word not in skip:
+            return None
+    return None
+
+
+def assign_roles(roles: Sequence[tuple[str | None, str]]) -> dict[str, str]:
+    """Marked mentions take their role; unmarked ones fill what is left, source first (every language)."""
     out: dict[str, str] = {}
     for role, value in roles:
         if role and role not in out:

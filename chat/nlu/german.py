@@ -289,32 +289,14 @@ _MARKER_SKIP = wordlist(
 
 def migration(tokens: Sequence[str]) -> dict[str, str]:
     """``source``/``target`` from prepositions ("von X zu Y", "weg von X", "X durch Y ersetzen")."""
-    spans = find_phrases(tokens, "migration")
     text = _text(tokens)
-    roles: list[tuple[str | None, str]] = []
-    for start, _, value in spans:
-        before = text[:start].split()
-        role: str | None = None
-        for word in reversed(before[-5:]):
-            if word in _SOURCE_MARKERS:
-                role = "source"
-                break
-            if word in _TARGET_MARKERS:
-                role = "target"
-                break
-            if word not in _MARKER_SKIP:
-                break
-        roles.append((role, value))
-    out: dict[str, str] = {}
-    for role, value in roles:
-        if role and role not in out:
-            out[role] = value
-    for role, value in roles:
-        if role is None and value not in out.values():
-            free = "source" if "source" not in out else "target" if "target" not in out else None
-            if free:
-                out[free] = value
-    return out
+    markers = (_SOURCE_MARKERS, _TARGET_MARKERS, _MARKER_SKIP)
+    return ent.assign_roles(
+        [
+            (ent.marked_role(text[:start].split()[-5:], markers), value)
+            for start, _, value in find_phrases(tokens, "migration")
+        ]
+    )
 
 
 def migration_mentions(tokens: Sequence[str]) -> list[str]:
