@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +21,8 @@ from huey import RedisHuey, SqliteHuey
 from huey.api import Huey
 from huey.registry import Message
 from huey.serializer import Serializer
+
+from executor.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -148,29 +149,10 @@ def reap(journal: RecoverySource, queue: HueyQueue, *, grace_seconds: float) -> 
     return enqueued
 
 
-class Reaper:
+class Reaper(Periodic):
     """A daemon thread calling :func:`reap` every ``interval`` seconds until stopped."""
 
     def __init__(self, journal: RecoverySource, queue: HueyQueue, *, interval: float, grace_seconds: float) -> None:
-        self._journal = journal
-        self._queue = queue
-        self._interval = interval
-        self._grace = grace_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="omniops-reaper", daemon=True)
-
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop and join the thread."""
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                reap(self._journal, self._queue, grace_seconds=self._grace)
-            except Exception:
-                log.exception("reaper pass failed")
+        super().__init__(
+            lambda: reap(journal, queue, grace_seconds=grace_seconds), interval=interval, name="omniops-reaper"
+        )

@@ -17,7 +17,6 @@ Slots missed while no worker was running are coalesced into one run (the latest)
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, time
 from typing import Any
@@ -43,6 +42,7 @@ from core.ports import (
 )
 from core.schedules import Cadence, cadence, describe
 from executor.journal import SqlJournal
+from executor.periodic import Periodic
 from executor.recipe import RecipeRegistry
 
 log = logging.getLogger(__name__)
@@ -386,30 +386,11 @@ def occurrence_route(consent: ConsentRecord) -> ReplyRoute:
     return route if route.channel is Channel.SMS else ReplyRoute(channel=Channel.SMS)
 
 
-class SchedulerThread:
+class SchedulerThread(Periodic):
     """A daemon thread calling :meth:`Scheduler.tick` every ``interval`` seconds until stopped."""
 
     def __init__(self, scheduler: Scheduler, *, interval: float = 15.0) -> None:
-        self._scheduler = scheduler
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="omniops-workflow-scheduler", daemon=True)
-
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop and join the thread."""
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._scheduler.tick()
-            except Exception:
-                log.exception("workflow scheduler tick failed")
+        super().__init__(scheduler.tick, interval=interval, name="omniops-workflow-scheduler")
 
 
 def schedule_params(params: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:

@@ -34,7 +34,6 @@ import logging
 import os
 import shutil
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,6 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.ports import AuditEntry, AuditLog, Clock, RunStatus
+from executor.periodic import Periodic
 
 log = logging.getLogger("omniops.retention")
 
@@ -229,32 +229,16 @@ def _mtimes(folder: Path) -> Iterator[float]:
             yield (Path(parent) / name).lstat().st_mtime
 
 
-class RetentionThread:
+class RetentionThread(Periodic):
     """Embedded mode (`omniops run`): prune every ``interval`` seconds, the first time one interval after start."""
 
     def __init__(self, retention: Retention, *, interval: float, agent: str | None = None) -> None:
-        self._retention = retention
-        self._interval = interval
-        self._agent = agent or f"maintenance:{socket.gethostname()}:{os.getpid()}"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> RetentionThread:
-        self._thread = threading.Thread(target=self._loop, name="omniops-retention", daemon=True)
-        self._thread.start()
-        return self
+        who = agent or f"maintenance:{socket.gethostname()}:{os.getpid()}"
+        super().__init__(lambda: retention.prune(agent=who), interval=interval, name="omniops-retention")
 
     def stop(self, *, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._retention.prune(agent=self._agent)
-            except Exception:  # the next interval tries again; the gateway keeps serving
-                log.exception("retention prune failed")
+        """Stop, waiting up to ``timeout`` for a prune in progress."""
+        super().stop(timeout=timeout)
 
 
 def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], build: Callable[[], Any]) -> None:
