@@ -25,11 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.i18n import DEFAULT_LOCALE, available, message
-from core.intents import Task, Workflows
+from core.intents import WORKFLOW_TARGETS, Workflows
 from core.ports import ConsentDeclaration, ConsentRecord
-from core.schedules import describe
-
-_WORKFLOW_TARGETS = frozenset({Workflows.ALL.value, *(task.value for task in Task)})
+from core.schedules import describe, schedule_of
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ def key_base(intent: str, params: Mapping[str, Any]) -> str | None:
     (``workflow.revoke`` also serves the task names).
     """
     service = params.get("service")
-    if intent == "revoke_access" and service in _WORKFLOW_TARGETS:
+    if intent == "revoke_access" and service in WORKFLOW_TARGETS:
         service = Workflows.ALL.value
     bases = [f"consent.{intent}.{service}"] if isinstance(service, str) and service else []
     bases.append(f"consent.{intent}")
@@ -129,7 +127,5 @@ def _render(locale: str, base: str, declaration: ConsentDeclaration, params: Map
 
 def _action_values(locale: str, params: Mapping[str, Any]) -> dict[str, str]:
     """``{what}``: the schedule and its tasks, as ``executor.recipes.workflows.schedule_declaration`` names them."""
-    schedule = str(params.get("schedule") or "every week")
-    raw = params.get("tasks")
-    tasks = tuple(str(task) for task in raw) if isinstance(raw, list | tuple) else ()
+    schedule, tasks = schedule_of(params)
     return {"what": describe(schedule, tasks, locale=locale)}

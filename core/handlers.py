@@ -344,10 +344,9 @@ def handle_schedule_workflow(cmd: Command, svc: Services) -> Reply:
 def handle_revoke_access(cmd: Command, svc: Services) -> Reply:
     """``revoke_access``: a service is disconnected by its recipe; scheduled work only if there is some."""
     target = cmd.params.get("service")
-    workflow_targets = {intents.Workflows.ALL.value, *(task.value for task in intents.Task)}
-    if svc.schedules is not None and target in workflow_targets:  # revoking is in every plan
+    if svc.schedules is not None and target in intents.WORKFLOW_TARGETS:  # revoking is in every plan
         active = svc.schedules.active(cmd.principal.owner_id or "")
-        if not any(target == intents.Workflows.ALL.value or target in s.tasks for s in active):
+        if not any(s.stopped_by(target) for s in active):
             svc.conversations.clear(conversation_key(cmd))
             return _reply(cmd, t(cmd.locale, "no_schedules"), ResponseType.QUERY_ANSWER)
     return handle_work(cmd, svc)

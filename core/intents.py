@@ -157,6 +157,8 @@ WORKFLOW_SYNONYMS: Mapping[str, tuple[str, ...]] = {
         "automations",
     ),
 }
+#: The ``revoke_access`` values that name scheduled work (every schedule, or the schedules doing one task).
+WORKFLOW_TARGETS: frozenset[str] = frozenset({Workflows.ALL.value, *(task.value for task in Task)})
 #: What ``revoke_access`` may name: a service, every scheduled workflow, or the workflows doing one task.
 REVOKE_TARGET_SYNONYMS: Mapping[str, tuple[str, ...]] = {**SERVICE_SYNONYMS, **WORKFLOW_SYNONYMS, **TASK_SYNONYMS}
 

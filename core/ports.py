@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.commands import Channel, Command, ReplyRoute
 from core.events import RunEvent
-from core.intents import ConsentTier
+from core.intents import ConsentTier, Workflows
 
 
 class Record(BaseModel):
@@ -161,6 +161,10 @@ class ScheduleRecord(Record):
     last_fired_at: datetime | None = None
     stopped_at: datetime | None = None
     stopped_reason: str | None = None  # "revoked", "expired", "cancelled", …
+
+    def stopped_by(self, target: str) -> bool:
+        """Whether ``revoke_access`` of ``target`` (``schedules`` or a task name) stops this schedule."""
+        return target == Workflows.ALL.value or target in self.tasks
 
 
 class Schedules(Protocol):

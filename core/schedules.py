@@ -8,9 +8,10 @@ keep the wall-clock time: "every Monday at 09:00" is 09:00 in Berlin in winter a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.i18n import known, t
@@ -88,6 +89,13 @@ def cadence(schedule: str, *, timezone: str, created_at: datetime) -> Cadence:
     if unit == "week":
         return Cadence(weekday=created_at.astimezone(probe.zone()).weekday(), at=at, timezone=timezone)
     return Cadence(weekday=WEEKDAYS.index(unit), at=at, timezone=timezone)
+
+
+def schedule_of(params: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """``(schedule, tasks)`` of a ``schedule_workflow`` command's params (``every week`` and no tasks when absent)."""
+    raw = params.get("tasks")
+    tasks = tuple(str(task) for task in raw) if isinstance(raw, list | tuple) else ()
+    return str(params.get("schedule") or "every week"), tasks
 
 
 def describe(schedule: str, tasks: Sequence[str], *, weekday: int | None = None, locale: str = "en-US") -> str:

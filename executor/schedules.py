@@ -17,7 +17,7 @@ Slots missed while no worker was running are coalesced into one run (the latest)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -391,8 +391,3 @@ class SchedulerThread(Periodic):
 
     def __init__(self, scheduler: Scheduler, *, interval: float = 15.0) -> None:
         super().__init__(scheduler.tick, interval=interval, name="omniops-workflow-scheduler")
-
-
-def schedule_params(params: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
-    """``(schedule, tasks)`` from a ``schedule_workflow`` command's params."""
-    return str(params["schedule"]), tuple(str(t) for t in params.get("tasks") or ())

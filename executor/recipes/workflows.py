@@ -27,10 +27,10 @@ from core.errors import Conflict, NotFound, ProviderRejected
 from core.i18n import plural, t
 from core.intents import ConsentTier, Task, Workflows
 from core.ports import AuditEntry, AuditLog, Clock, ConsentDeclaration, ConsentRecord, Owners
-from core.schedules import describe, moment
+from core.schedules import describe, moment, schedule_of
 from executor.catalog import SqlReports
 from executor.recipe import NO_RETRY, Recipe, Step, StepContext, StepResult
-from executor.schedules import OCCURRENCE_RECIPE, SqlSchedules, cadence_of, describe_schedule, schedule_params
+from executor.schedules import OCCURRENCE_RECIPE, SqlSchedules, cadence_of, describe_schedule
 
 SERVICE = "woocommerce"  # the store data the tasks read
 SOLD_WINDOW = timedelta(days=30)
@@ -53,9 +53,7 @@ class GrantRevoker(Protocol):
 
 def schedule_declaration(params: Mapping[str, Any]) -> ConsentDeclaration:
     """The standing consent a schedule asks for, naming its schedule and tasks."""
-    schedule = str(params.get("schedule") or "every week")
-    raw = params.get("tasks")
-    tasks = tuple(str(t) for t in raw) if isinstance(raw, list | tuple) else ()
+    schedule, tasks = schedule_of(params)
     return ConsentDeclaration(
         action=f"Text you {describe(schedule, tasks)}, from your synced store data, until you tell me to stop",
         service=SERVICE,
@@ -98,7 +96,7 @@ class WorkflowRecipes:
     def create_schedule(self, ctx: StepContext) -> StepResult:
         if ctx.consent_id is None:
             raise ProviderRejected(t(ctx.locale, "recipe.workflow.needs_consent"), provider="omniops")
-        schedule, tasks = schedule_params(ctx.params)
+        schedule, tasks = schedule_of(ctx.params)
         owner = self.owners.get(ctx.owner_id)
         record = self.schedules.create(
             owner_id=ctx.owner_id,
@@ -127,7 +125,7 @@ class WorkflowRecipes:
 
     # -------------------------------------------------------------------------------------------- occurrence
     def sales_report(self, ctx: StepContext) -> StepResult:
-        schedule, tasks = schedule_params(ctx.params)
+        schedule, tasks = schedule_of(ctx.params)
         if Task.SALES_REPORT not in tasks:
             return StepResult(summary=t(ctx.locale, "recipe.workflow.no_sales_report"), output={"skipped": True})
         now = self.clock.now()
@@ -144,7 +142,7 @@ class WorkflowRecipes:
         )
 
     def restock_list(self, ctx: StepContext) -> StepResult:
-        _schedule, tasks = schedule_params(ctx.params)
+        _schedule, tasks = schedule_of(ctx.params)
         if Task.RESTOCK_LOW_INVENTORY not in tasks:
             return StepResult(summary=t(ctx.locale, "recipe.workflow.no_restock_list"), output={"skipped": True})
         items = self.reports.restock_list(ctx.owner_id, sold_since=self.clock.now() - SOLD_WINDOW)
@@ -171,7 +169,7 @@ class WorkflowRecipes:
         target = str(ctx.params.get("service") or Workflows.ALL)
         stopped: list[str] = []
         for record in self.schedules.active(ctx.owner_id):
-            if target != Workflows.ALL and target not in record.tasks:
+            if not record.stopped_by(target):
                 continue
             self._revoke(record.consent_id, ctx.owner_id, run_id=ctx.run_id)
             self.schedules.stop(record.id, reason="revoked")
