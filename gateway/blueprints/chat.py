@@ -133,14 +133,18 @@ def create_session() -> tuple[Response, int]:
 def post_message() -> Response:
     c = chat_container()
     session = _session(c)
-    owner = c.owners.get(session.owner_id)  # whose widget this is: its locale is the default language
+    body = _json_body()
+    default_locale = "en-US"
+    if not (isinstance(body, dict) and body.get("locale")):  # only then: whose widget this is sets the language
+        owner = c.owners.get(session.owner_id)
+        default_locale = owner.locale if owner is not None else default_locale
     command = parse_message(
-        _json_body(),
+        body,
         session=session,
         parse_text=c.parse_text,
         now=c.clock.now(),
         request_id=g.get("request_id", "-"),
-        default_locale=owner.locale if owner is not None else "en-US",
+        default_locale=default_locale,
     )
     return jsonify(render(c.bus.handle(command)))
 
